@@ -68,7 +68,11 @@ std::optional<Event> DataChannel::poll_event() {
   if (events_.empty()) return std::nullopt;
   Event e = std::move(events_.front());
   events_.pop_front();
-  if (const auto* d = std::get_if<DataReceived>(&e)) event_bytes_ -= d->bytes.size();
+  if (const auto* d = std::get_if<DataReceived>(&e)) {
+    event_bytes_ -= d->bytes.size();
+    // Room again: resume delivering messages held for receiver back-pressure.
+    if (receive_ready_ && !reorder_.empty() && reorder_.begin()->first == expected_) drain_held(last_now_);
+  }
   return e;
 }
 

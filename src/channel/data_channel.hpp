@@ -223,7 +223,8 @@ public:
   /// Room left in the send window, in messages and bytes.
   std::size_t send_window_free_messages() const;
   std::size_t send_window_free_bytes() const;
-  /// Next event, or nullopt.
+  /// Next event, or nullopt. Consuming delivered data frees receive buffer
+  /// space, which may deliver held messages (and queue their acks).
   std::optional<Event> poll_event();
   /// Receiver back-pressure: while false, in-order data is left unacked
   /// (the peer retransmits), like the official "handler not ready".

@@ -149,6 +149,21 @@ TEST(DataChannel, ReceiverBackPressureLeavesDataUnackedUntilReady) {
   EXPECT_EQ(wire::as_text(std::get<DataReceived>(ev[0]).bytes), "held");
 }
 
+TEST(DataChannel, HeldMessagesResumeWhenTheApplicationDrainsEvents) {
+  // Regression: a gap filled while the receive buffer was full left acked,
+  // held messages stranded (found by the 10 MiB simulator benchmark).
+  Config cfg;
+  cfg.receive_buffer_bytes = 3;
+  RunningClient c(cfg);
+  for (int s = 2; s <= 9; ++s) c.e.on_frame(agent_frame(s, "x"), T(1));
+  c.e.on_frame(agent_frame(1, "x"), T(2));
+  std::size_t delivered = 0;
+  while (auto ev = c.e.poll_event()) delivered += std::holds_alternative<DataReceived>(*ev);
+  EXPECT_EQ(delivered, 9u);
+  EXPECT_EQ(c.e.expected_incoming_sequence(), 10);
+  EXPECT_EQ(c.e.reorder_buffer_messages(), 0u);
+}
+
 TEST(DataChannel, SendWindowAppliesBackPressureAndNeverEvicts) {
   Config cfg;
   cfg.send_window_messages = 3;
