@@ -143,7 +143,7 @@ void DataChannel::queue_stream(std::int64_t seq) {
   Sent* s = find_sent(seq);
   if (s == nullptr || s->acked || s->queued) return;
   s->queued = true;
-  out_.push_back(OutItem{seq, {}});
+  stream_out_.push_back(seq);
 }
 
 void DataChannel::queue_ack(const wire::DecodedMessage& m, TimePoint now) {
@@ -153,29 +153,33 @@ void DataChannel::queue_ack(const wire::DecodedMessage& m, TimePoint now) {
   h.created_date = unix_ms(now);
   h.flags = wire::kFlagsAck;
   h.message_id = wire::Uuid::random_v4(rng_);
-  OutItem item;
-  wire::encode(h, wire::as_bytes(ack_json_), item.control);
-  // Acks jump the queue ahead of stream data (they are small and delaying
-  // them causes retransmissions), but keep their own order.
-  auto it = std::find_if(out_.begin(), out_.end(), [](const OutItem& o) { return o.seq >= 0; });
-  out_.insert(it, std::move(item));
+  std::vector<std::uint8_t> frame;
+  if (!spare_.empty()) {
+    frame = std::move(spare_.back());
+    spare_.pop_back();
+  }
+  wire::encode(h, wire::as_bytes(ack_json_), frame);
+  // Acks go out ahead of stream data: they are small, and delaying them
+  // only causes retransmissions.
+  acks_out_.push_back(std::move(frame));
   ++stats_.acks_sent;
 }
 
 std::optional<std::span<const std::uint8_t>> DataChannel::poll_output(TimePoint now) {
   last_now_ = std::max(last_now_, now);
   if (!transport_up_) return std::nullopt;
-  while (!out_.empty()) {
-    OutItem& item = out_.front();
-    if (item.seq < 0) {
-      out_current_ = std::move(item.control);
-      out_.pop_front();
-      ++stats_.frames_out;
-      return std::span<const std::uint8_t>(out_current_);
-    }
-    Sent* s = find_sent(item.seq);
+  if (!acks_out_.empty()) {
+    if (out_current_.capacity() > 0 && spare_.size() < kSpareFrames) spare_.push_back(std::move(out_current_));
+    out_current_ = std::move(acks_out_.front());
+    acks_out_.pop_front();
+    ++stats_.frames_out;
+    return std::span<const std::uint8_t>(out_current_);
+  }
+  while (!stream_out_.empty()) {
+    const std::int64_t seq = stream_out_.front();
+    Sent* s = find_sent(seq);
     if (s == nullptr || s->acked) {
-      out_.pop_front();
+      stream_out_.pop_front();
       continue;
     }
     if (paused_) return std::nullopt;
@@ -185,8 +189,7 @@ std::optional<std::span<const std::uint8_t>> DataChannel::poll_output(TimePoint 
       msg_bucket_.try_take(1, now);
       byte_bucket_.try_take(bytes, now);
     }
-    const std::int64_t seq = item.seq;
-    out_.pop_front();
+    stream_out_.pop_front();
     s->queued = false;
     if (s->transmissions == 0) s->first_sent = now;
     else ++stats_.retransmissions;
@@ -206,15 +209,14 @@ void DataChannel::on_transport_ready(TimePoint now) {
   paused_ = false;  // a (re)connected leg starts unpaused (03 §7)
   // Everything unacked may have died with the old socket: resend it all now,
   // in sequence order, ahead of anything queued later.
-  std::deque<OutItem> resend;
+  std::deque<std::int64_t> resend;
   for (std::size_t i = 0; i < sent_.size(); ++i) {
     Sent& s = sent_[i];
     if (s.acked || s.queued || s.transmissions == 0) continue;
     s.queued = true;
-    resend.push_back(OutItem{sent_base_ + static_cast<std::int64_t>(i), {}});
+    resend.push_back(sent_base_ + static_cast<std::int64_t>(i));
   }
-  auto it = std::find_if(out_.begin(), out_.end(), [](const OutItem& o) { return o.seq >= 0; });
-  out_.insert(it, std::make_move_iterator(resend.begin()), std::make_move_iterator(resend.end()));
+  stream_out_.insert(stream_out_.begin(), resend.begin(), resend.end());
   (void)now;
 }
 
@@ -247,11 +249,10 @@ std::optional<TimePoint> DataChannel::next_deadline() const {
       consider(sent_at + rtt_.rto());
       break;
     }
-    if (!out_.empty() && !paused_ && (!msg_bucket_.unlimited() || !byte_bucket_.unlimited())) {
+    if (!stream_out_.empty() && !paused_ && (!msg_bucket_.unlimited() || !byte_bucket_.unlimited())) {
       // Pacing holds stream output back: wake when the tokens are due.
-      for (const auto& item : out_) {
-        if (item.seq < 0) continue;
-        const Sent* s = const_cast<DataChannel*>(this)->find_sent(item.seq);
+      for (const auto seq : stream_out_) {
+        const Sent* s = const_cast<DataChannel*>(this)->find_sent(seq);
         if (s == nullptr || s->acked) continue;
         consider(std::max(msg_bucket_.ready_at(1, last_now_),
                           byte_bucket_.ready_at(static_cast<double>(s->frame.size()), last_now_)));

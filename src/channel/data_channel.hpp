@@ -267,10 +267,6 @@ private:
     std::vector<std::uint8_t> frame;
     bool acked = false;  ///< early messages are acked on arrival; held in-order ones are not
   };
-  struct OutItem {
-    std::int64_t seq = -1;              ///< >= 0: a stream message in sent_
-    std::vector<std::uint8_t> control;  ///< otherwise: an ack
-  };
   enum class Outcome { processed, not_ready, failed };
 
   std::uint64_t unix_ms(TimePoint now) const;
@@ -312,7 +308,10 @@ private:
   std::deque<Sent> sent_;
   std::size_t unacked_count_ = 0, unacked_bytes_ = 0;
   std::deque<std::pair<std::int64_t, TimePoint>> retx_;  ///< (seq, last_sent), oldest first
-  std::deque<OutItem> out_;
+  std::deque<std::vector<std::uint8_t>> acks_out_;  ///< encoded acks, sent first
+  std::deque<std::int64_t> stream_out_;             ///< stream messages due for (re)transmission
+  std::vector<std::vector<std::uint8_t>> spare_;    ///< recycled ack buffers
+  static constexpr std::size_t kSpareFrames = 64;
   std::vector<std::uint8_t> out_current_;  ///< keeps the frame returned by poll_output alive
   bool blocked_ = false;
   bool transport_up_ = true;
