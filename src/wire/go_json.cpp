@@ -1,6 +1,8 @@
 #include "wire/go_json.hpp"
 
 #include <boost/json.hpp>
+#include <charconv>
+#include <cmath>
 
 namespace ssmc::wire::go_json {
 namespace {
@@ -36,6 +38,31 @@ std::size_t utf8_length(std::string_view s, std::size_t i) {
       (cp >= 0xd800 && cp <= 0xdfff))
     return 0;
   return n;
+}
+
+// Go's encoding/json float64 format (floatEncoder): shortest round-trip
+// digits, fixed notation for 1e-6 <= |v| < 1e21, otherwise exponent
+// notation with at least one exponent digit ("1e-7", "1e+21").
+void append_double(std::string& out, double v) {
+  if (!std::isfinite(v)) {  // Go refuses to encode these; parsers never produce them
+    out += "null";
+    return;
+  }
+  constexpr double kFixedMin = 1e-6;
+  constexpr double kFixedMax = 1e21;
+  const double a = std::fabs(v);
+  const bool exponent = a != 0 && (a < kFixedMin || a >= kFixedMax);
+  char buf[64];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v,
+                               exponent ? std::chars_format::scientific : std::chars_format::fixed);
+  std::size_t n = static_cast<std::size_t>(r.ptr - buf);
+  // C++ (like strconv) writes at least two exponent digits; Go's JSON
+  // encoder trims "e-09" to "e-9".
+  if (exponent && n >= 4 && buf[n - 4] == 'e' && buf[n - 3] == '-' && buf[n - 2] == '0') {
+    buf[n - 2] = buf[n - 1];
+    --n;
+  }
+  out.append(buf, n);
 }
 
 char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
@@ -93,7 +120,7 @@ void append_value(std::string& out, const boost::json::value& v) {
     case boost::json::kind::bool_: out += v.get_bool() ? "true" : "false"; break;
     case boost::json::kind::int64: out += std::to_string(v.get_int64()); break;
     case boost::json::kind::uint64: out += std::to_string(v.get_uint64()); break;
-    case boost::json::kind::double_: out += boost::json::serialize(v); break;
+    case boost::json::kind::double_: append_double(out, v.get_double()); break;
     case boost::json::kind::string: append_string(out, v.get_string()); break;
     case boost::json::kind::array: {
       out += '[';
@@ -129,10 +156,12 @@ std::string to_string(const boost::json::value& v) {
 }
 
 const boost::json::value* find(const boost::json::object& obj, std::string_view key) noexcept {
-  if (auto it = obj.find(key); it != obj.end()) return &it->value();
+  // Go assigns every key that matches the field (exactly or under case
+  // folding) in document order, so the last one wins.
+  const boost::json::value* found = nullptr;
   for (const auto& kv : obj)
-    if (iequals(kv.key(), key)) return &kv.value();
-  return nullptr;
+    if (iequals(kv.key(), key)) found = &kv.value();
+  return found;
 }
 
 std::optional<std::string_view> get_string(const boost::json::object& obj, std::string_view key) noexcept {

@@ -1,7 +1,9 @@
 #include "wire/payloads.hpp"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <charconv>
+#include <cmath>
 
 #include "wire/go_json.hpp"
 
@@ -24,9 +26,50 @@ Result<json::value> parse_object(std::string_view text, json::storage_ptr sp = {
   return v;
 }
 
-std::string str_or_empty(const json::object& o, std::string_view key) {
-  auto s = go_json::get_string(o, key);
-  return s ? std::string(*s) : std::string();
+// Typed fields read like Go's Unmarshal into a struct field: an absent or
+// `null` field leaves the zero value, a value of another JSON type makes the
+// whole payload invalid (Go's UnmarshalTypeError). Each returns false on a
+// type mismatch.
+bool read_string(const json::object& o, std::string_view key, std::string& out) {
+  const json::value* v = go_json::find(o, key);
+  if (v == nullptr || v->is_null()) return true;
+  if (!v->is_string()) return false;
+  out.assign(v->get_string());
+  return true;
+}
+
+bool read_int(const json::object& o, std::string_view key, std::int64_t& out) {
+  const json::value* v = go_json::find(o, key);
+  if (v == nullptr || v->is_null()) return true;
+  auto i = go_json::get_int(o, key);
+  if (!i) return false;
+  out = *i;
+  return true;
+}
+
+bool read_bool(const json::object& o, std::string_view key, bool& out) {
+  const json::value* v = go_json::find(o, key);
+  if (v == nullptr || v->is_null()) return true;
+  if (!v->is_bool()) return false;
+  out = v->get_bool();
+  return true;
+}
+
+// Free-form values (Go interface{}) keep any JSON, except numbers outside
+// float64's range, which Go rejects and which could not be written back.
+bool all_finite(const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::double_: return std::isfinite(v.get_double());
+    case json::kind::array:
+      for (const auto& e : v.get_array())
+        if (!all_finite(e)) return false;
+      return true;
+    case json::kind::object:
+      for (const auto& kv : v.get_object())
+        if (!all_finite(kv.value())) return false;
+      return true;
+    default: return true;
+  }
 }
 
 void append_int(std::string& out, std::int64_t v) {
@@ -84,14 +127,47 @@ Result<Acknowledge> parse_acknowledge(std::span<const std::uint8_t> payload) {
   auto seq = go_json::get_int(o, "AcknowledgedMessageSequenceNumber");
   if (!seq) return bad_json();
   Acknowledge a;
-  a.message_type = str_or_empty(o, "AcknowledgedMessageType");
-  a.message_id = str_or_empty(o, "AcknowledgedMessageId");
   a.sequence_number = *seq;
-  a.is_sequential = go_json::get_bool(o, "IsSequentialMessage").value_or(false);
+  a.is_sequential = false;
+  if (!read_string(o, "AcknowledgedMessageType", a.message_type) ||
+      !read_string(o, "AcknowledgedMessageId", a.message_id) || !read_bool(o, "IsSequentialMessage", a.is_sequential))
+    return bad_json();
   return a;
 }
 
 Result<std::int64_t> parse_acknowledged_sequence(std::span<const std::uint8_t> payload) {
+  // Fast path (one ack per received message, so it is hot): the exact shape
+  // both official writers produce; anything else takes the full Go-semantics
+  // parse (case-insensitive keys, last one wins).
+  static constexpr std::string_view kHead = R"({"AcknowledgedMessageType":")";
+  static constexpr std::string_view kMid = R"(","AcknowledgedMessageId":")";
+  static constexpr std::string_view kSeq = R"(","AcknowledgedMessageSequenceNumber":)";
+  static constexpr std::string_view kTail = R"(,"IsSequentialMessage":true})";
+  std::string_view text = as_text(payload);
+  if (text.starts_with(kHead) && text.ends_with(kTail)) {
+    text.remove_prefix(kHead.size());
+    text.remove_suffix(kTail.size());
+    // Only plain catalogue-style names ([a-z_]): anything else (escapes,
+    // control characters, invalid UTF-8) must go through the real parser,
+    // which rejects what Go rejects.
+    const auto type_end = text.find('"');
+    const auto plain = [](char c) { return (c >= 'a' && c <= 'z') || c == '_'; };
+    if (type_end != std::string_view::npos && std::all_of(text.begin(), text.begin() + type_end, plain) &&
+        text.substr(type_end).starts_with(kMid)) {
+      text.remove_prefix(type_end + kMid.size());
+      if (text.size() > kUuidTextLength && Uuid::parse(text.substr(0, kUuidTextLength)) &&
+          text.substr(kUuidTextLength).starts_with(kSeq)) {
+        text.remove_prefix(kUuidTextLength + kSeq.size());
+        // JSON integers have no leading zeros (from_chars would take "007").
+        const std::string_view digits = text.starts_with('-') ? text.substr(1) : text;
+        std::int64_t seq = 0;
+        auto r = std::from_chars(text.data(), text.data() + text.size(), seq);
+        if (r.ec == std::errc() && r.ptr == text.data() + text.size() && !digits.empty() &&
+            (digits.front() != '0' || digits.size() == 1))
+          return seq;
+      }
+    }
+  }
   unsigned char buffer[2048];
   json::monotonic_resource mr(buffer, sizeof buffer);
   auto v = parse_object(as_text(payload), &mr);
@@ -134,13 +210,13 @@ Result<ChannelClosed> parse_channel_closed(std::span<const std::uint8_t> payload
   if (!v) return v.error();
   const auto& o = v->get_object();
   ChannelClosed c;
-  c.message_id = str_or_empty(o, "MessageId");
-  c.created_date = str_or_empty(o, "CreatedDate");
-  c.destination_id = str_or_empty(o, "DestinationId");
-  c.session_id = str_or_empty(o, "SessionId");
-  c.message_type = str_or_empty(o, "MessageType");
-  c.schema_version = go_json::get_int(o, "SchemaVersion").value_or(0);
-  c.output = str_or_empty(o, "Output");
+  c.message_type.clear();
+  c.schema_version = 0;
+  if (!read_string(o, "MessageId", c.message_id) || !read_string(o, "CreatedDate", c.created_date) ||
+      !read_string(o, "DestinationId", c.destination_id) || !read_string(o, "SessionId", c.session_id) ||
+      !read_string(o, "MessageType", c.message_type) || !read_int(o, "SchemaVersion", c.schema_version) ||
+      !read_string(o, "Output", c.output))
+    return bad_json();
   return c;
 }
 
@@ -165,9 +241,10 @@ Result<AgentSessionState> parse_agent_session_state(std::span<const std::uint8_t
   if (!v) return v.error();
   const auto& o = v->get_object();
   AgentSessionState s;
-  s.schema_version = go_json::get_int(o, "SchemaVersion").value_or(0);
-  s.session_state = str_or_empty(o, "SessionState");
-  s.session_id = str_or_empty(o, "SessionId");
+  s.schema_version = 0;
+  if (!read_int(o, "SchemaVersion", s.schema_version) || !read_string(o, "SessionState", s.session_state) ||
+      !read_string(o, "SessionId", s.session_id))
+    return bad_json();
   return s;
 }
 
@@ -235,14 +312,18 @@ Result<HandshakeRequest> parse_handshake_request(std::span<const std::uint8_t> p
   if (!v) return v.error();
   const auto& o = v->get_object();
   HandshakeRequest r;
-  r.agent_version = str_or_empty(o, "AgentVersion");
+  if (!read_string(o, "AgentVersion", r.agent_version)) return bad_json();
   if (const auto* actions = go_json::find(o, "RequestedClientActions"); actions && !actions->is_null()) {
     if (!actions->is_array()) return bad_json();
     for (const auto& a : actions->get_array()) {
-      if (!a.is_object()) return bad_json();
       RequestedAction ra;
-      ra.action_type = str_or_empty(a.get_object(), "ActionType");
-      if (const auto* p = go_json::find(a.get_object(), "ActionParameters")) ra.parameters = *p;
+      if (a.is_object()) {
+        if (!read_string(a.get_object(), "ActionType", ra.action_type)) return bad_json();
+        if (const auto* p = go_json::find(a.get_object(), "ActionParameters")) ra.parameters = *p;
+        if (!all_finite(ra.parameters)) return bad_json();
+      } else if (!a.is_null()) {  // null: Go appends a zero action
+        return bad_json();
+      }
       r.actions.push_back(std::move(ra));
     }
   }
@@ -265,7 +346,9 @@ Result<KmsEncryptionParams> parse_kms_encryption_params(const json::value& param
   const auto& o = parameters.get_object();
   auto key = go_json::get_string(o, "KMSKeyId");
   if (!key) return bad_json();
-  return KmsEncryptionParams{std::string(*key), str_or_empty(o, "Challenge")};
+  KmsEncryptionParams p{std::string(*key), {}};
+  if (!read_string(o, "Challenge", p.challenge)) return bad_json();
+  return p;
 }
 
 // --------------------------------------------------------- handshake response
@@ -315,23 +398,31 @@ Result<HandshakeResponse> parse_handshake_response(std::span<const std::uint8_t>
   if (!v) return v.error();
   const auto& o = v->get_object();
   HandshakeResponse r;
-  r.client_version = str_or_empty(o, "ClientVersion");
+  if (!read_string(o, "ClientVersion", r.client_version)) return bad_json();
   if (const auto* actions = go_json::find(o, "ProcessedClientActions"); actions && !actions->is_null()) {
     if (!actions->is_array()) return bad_json();
     for (const auto& a : actions->get_array()) {
-      if (!a.is_object()) return bad_json();
-      const auto& ao = a.get_object();
       ProcessedAction pa;
-      pa.action_type = str_or_empty(ao, "ActionType");
-      pa.action_status = go_json::get_int(ao, "ActionStatus").value_or(0);
-      if (const auto* res = go_json::find(ao, "ActionResult")) pa.action_result = *res;
-      pa.error = str_or_empty(ao, "Error");
+      if (a.is_object()) {
+        const auto& ao = a.get_object();
+        if (!read_string(ao, "ActionType", pa.action_type) || !read_int(ao, "ActionStatus", pa.action_status) ||
+            !read_string(ao, "Error", pa.error))
+          return bad_json();
+        if (const auto* res = go_json::find(ao, "ActionResult")) pa.action_result = *res;
+        if (!all_finite(pa.action_result)) return bad_json();
+      } else if (!a.is_null()) {  // null: Go appends a zero action
+        return bad_json();
+      }
       r.actions.push_back(std::move(pa));
     }
   }
-  if (const auto* errors = go_json::find(o, "Errors"); errors && errors->is_array()) {
-    for (const auto& e : errors->get_array())
+  if (const auto* errors = go_json::find(o, "Errors"); errors && !errors->is_null()) {
+    if (!errors->is_array()) return bad_json();
+    for (const auto& e : errors->get_array()) {
       if (e.is_string()) r.errors.emplace_back(e.get_string());
+      else if (e.is_null()) r.errors.emplace_back();  // Go: zero string
+      else return bad_json();
+    }
   }
   return r;
 }
@@ -349,7 +440,10 @@ Result<KmsEncryptionResult> parse_kms_encryption_result(const json::value& v) {
   const auto& o = v.get_object();
   auto key = go_json::get_string(o, "KMSCipherTextKey");
   if (!key) return bad_json();
-  return KmsEncryptionResult{std::string(*key), go_json::get_bool(o, "ChallengeAcknowledgement")};
+  KmsEncryptionResult r{std::string(*key), go_json::get_bool(o, "ChallengeAcknowledgement")};
+  if (const auto* ack = go_json::find(o, "ChallengeAcknowledgement"); ack && !ack->is_null() && !ack->is_bool())
+    return bad_json();
+  return r;
 }
 
 // --------------------------------------------------------- handshake complete
@@ -369,8 +463,11 @@ Result<HandshakeComplete> parse_handshake_complete(std::span<const std::uint8_t>
   auto v = parse_object(as_text(payload));
   if (!v) return v.error();
   const auto& o = v->get_object();
-  return HandshakeComplete{go_json::get_int(o, "HandshakeTimeToComplete").value_or(0),
-                           str_or_empty(o, "CustomerMessage")};
+  HandshakeComplete c;
+  if (!read_int(o, "HandshakeTimeToComplete", c.handshake_time_to_complete_ns) ||
+      !read_string(o, "CustomerMessage", c.customer_message))
+    return bad_json();
+  return c;
 }
 
 // ------------------------------------------------------ encryption challenge
@@ -427,12 +524,12 @@ Result<OpenDataChannel> parse_open_data_channel(std::string_view text) {
   auto token = go_json::get_string(o, "TokenValue");
   if (!token) return bad_json();
   OpenDataChannel r;
-  r.message_schema_version = str_or_empty(o, "MessageSchemaVersion");
-  r.request_id = str_or_empty(o, "RequestId");
+  r.message_schema_version.clear();
   r.token_value = std::string(*token);
-  r.client_id = str_or_empty(o, "ClientId");
-  r.client_version = str_or_empty(o, "ClientVersion");
-  r.client_instance_id = str_or_empty(o, "ClientInstanceId");
+  if (!read_string(o, "MessageSchemaVersion", r.message_schema_version) || !read_string(o, "RequestId", r.request_id) ||
+      !read_string(o, "ClientId", r.client_id) || !read_string(o, "ClientVersion", r.client_version) ||
+      !read_string(o, "ClientInstanceId", r.client_instance_id))
+    return bad_json();
   return r;
 }
 

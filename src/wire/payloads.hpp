@@ -1,7 +1,10 @@
 // Typed payloads of AgentMessages (spec 02 §2, 03 §4/§8/§10/§11, 04, 05).
 // Writers produce exactly the bytes of Go's encoding/json with the official
-// struct field order; readers are tolerant: unknown fields are ignored and
-// keys match case-insensitively (Go semantics).
+// struct field order; readers are tolerant like Go's Unmarshal: unknown
+// fields are ignored, keys match case-insensitively (the last match wins) and
+// an absent or null field reads as the zero value. Like Go, a known field of
+// the wrong JSON type (a string for a number, a float for an integer, ...)
+// rejects the whole payload with Errc::bad_json.
 #pragma once
 
 #include <boost/json/value.hpp>
@@ -27,7 +30,8 @@ struct Acknowledge {
 /// Writes the ack JSON without intermediate allocations beyond `out`.
 void write_acknowledge(std::string& out, std::string_view acked_type, const Uuid& acked_id, std::int64_t seq);
 std::string to_json(const Acknowledge& a);
-/// Errors: bad_json (not an object, or AcknowledgedMessageSequenceNumber missing).
+/// Errors: bad_json (not an object, AcknowledgedMessageSequenceNumber missing,
+/// or a field of the wrong type).
 Result<Acknowledge> parse_acknowledge(std::span<const std::uint8_t> payload);
 /// Fast path: only the sequence number (the one field used on receipt, 03 §5.2).
 Result<std::int64_t> parse_acknowledged_sequence(std::span<const std::uint8_t> payload);
