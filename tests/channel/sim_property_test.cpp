@@ -8,7 +8,7 @@
 namespace ssmc::sim {
 namespace {
 
-constexpr int kSeedsPerProfile = 220;  // x 5 profiles = 1,100 sessions
+constexpr int kSeedsPerProfile = 1000;  // x 5 profiles = 5,000 sessions
 
 class SimProperty : public ::testing::TestWithParam<LinkProfile> {};
 
