@@ -78,9 +78,12 @@ std::optional<Event> DataChannel::poll_event() {
 
 // ------------------------------------------------------------------ outgoing
 
-DataChannel::Sent* DataChannel::find_sent(std::int64_t seq) {
+const DataChannel::Sent* DataChannel::find_sent(std::int64_t seq) const {
   if (seq < sent_base_ || seq >= sent_base_ + static_cast<std::int64_t>(sent_.size())) return nullptr;
   return &sent_[static_cast<std::size_t>(seq - sent_base_)];
+}
+DataChannel::Sent* DataChannel::find_sent(std::int64_t seq) {
+  return const_cast<Sent*>(std::as_const(*this).find_sent(seq));
 }
 
 std::size_t DataChannel::send_window_free_messages() const {
@@ -205,6 +208,7 @@ std::optional<std::span<const std::uint8_t>> DataChannel::poll_output(TimePoint 
 void DataChannel::on_transport_lost() { transport_up_ = false; }
 
 void DataChannel::on_transport_ready(TimePoint now) {
+  last_now_ = std::max(last_now_, now);
   transport_up_ = true;
   paused_ = false;  // a (re)connected leg starts unpaused (03 §7)
   // Everything unacked may have died with the old socket: resend it all now,
@@ -217,7 +221,6 @@ void DataChannel::on_transport_ready(TimePoint now) {
     resend.push_back(sent_base_ + static_cast<std::int64_t>(i));
   }
   stream_out_.insert(stream_out_.begin(), resend.begin(), resend.end());
-  (void)now;
 }
 
 // -------------------------------------------------------------------- timers
@@ -244,7 +247,7 @@ std::optional<TimePoint> DataChannel::next_deadline() const {
   auto consider = [&](TimePoint t) { d = d ? std::min(*d, t) : t; };
   if (transport_up_ && !(paused_ && config_.honor_pause)) {
     for (const auto& [seq, sent_at] : retx_) {
-      const Sent* s = const_cast<DataChannel*>(this)->find_sent(seq);
+      const Sent* s = find_sent(seq);
       if (s == nullptr || s->acked || s->last_sent != sent_at) continue;
       consider(sent_at + rtt_.rto());
       break;
@@ -252,7 +255,7 @@ std::optional<TimePoint> DataChannel::next_deadline() const {
     if (!stream_out_.empty() && !paused_ && (!msg_bucket_.unlimited() || !byte_bucket_.unlimited())) {
       // Pacing holds stream output back: wake when the tokens are due.
       for (const auto seq : stream_out_) {
-        const Sent* s = const_cast<DataChannel*>(this)->find_sent(seq);
+        const Sent* s = find_sent(seq);
         if (s == nullptr || s->acked) continue;
         consider(std::max(msg_bucket_.ready_at(1, last_now_),
                           byte_bucket_.ready_at(static_cast<double>(s->frame.size()), last_now_)));

@@ -271,6 +271,7 @@ private:
 
   std::uint64_t unix_ms(TimePoint now) const;
   Sent* find_sent(std::int64_t seq);
+  const Sent* find_sent(std::int64_t seq) const;
   void queue_ack(const wire::DecodedMessage& m, TimePoint now);
   void queue_stream(std::int64_t seq);
   std::error_code send_internal(wire::PayloadType type, std::span<const std::uint8_t> payload, TimePoint now);

@@ -18,11 +18,9 @@ std::error_code bad_json() { return make_error_code(Errc::bad_json); }
 // Parses a JSON object; small documents are parsed into a stack buffer so
 // that the per-message acknowledge path does not touch the heap.
 Result<json::value> parse_object(std::string_view text, json::storage_ptr sp = {}) {
-  std::error_code ec;
   boost::system::error_code bec;
   json::value v = json::parse(text, bec, std::move(sp));
   if (bec || !v.is_object()) return bad_json();
-  (void)ec;
   return v;
 }
 
