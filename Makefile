@@ -25,7 +25,7 @@ build: configure
 
 $(FUZZBUILD)/build.ninja: CMakeLists.txt | setup
 	cmake -S . -B $(FUZZBUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++-14 \
-	  -DSSMC_FUZZ=ON -DSSMC_WERROR=ON -DSSMC_BENCH=OFF $(LAUNCHER)
+	  -DSSMC_FUZZ=ON -DSSMC_WERROR=ON -DSSMC_BENCH=OFF -DSSMC_IO=OFF $(LAUNCHER)
 
 # Unit, property and transcript tests (g++), then the same core tests plus a
 # replay of every committed fuzz corpus under clang-14 ASan+UBSan.
@@ -42,9 +42,9 @@ fuzz: setup $(FUZZBUILD)/build.ninja
 bench: build
 	scripts/bench $(BUILD)
 
+# Starts ssmc-emulator and opens an interactive `ssmc shell` on it.
 run: build
-	@echo "make run: the emulator and the interactive shell arrive with the ssmc-emulator issue (#5)."
-	@echo "For now 'make test' exercises the codecs and engines; see README.md."
+	scripts/run-demo $(BUILD)
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')

@@ -218,15 +218,12 @@ Result<Prepared> prepare(const HttpRequest& request, const Credentials& credenti
 void finish(SigningDetails& d, const HttpRequest& request, const Prepared& p, const std::string& canonical_query,
             const Canonical& headers, const Credentials& credentials, const SigningParams& params) {
   d.signed_headers = headers.signed_headers;
-  d.canonical_request.reserve(256 + headers.headers.size() + canonical_query.size());
-  d.canonical_request = request.method + '\n' + p.canonical_uri + '\n' + canonical_query + '\n' + headers.headers +
-                        '\n' + headers.signed_headers + '\n' + p.payload_hash;
-  d.string_to_sign = std::string(kSigV4Algorithm) + '\n' + p.amz_date + '\n' + p.scope + '\n' +
-                     crypto::to_hex(crypto::sha256(d.canonical_request));
+  d.canonical_request = build_canonical_request(request.method, p.canonical_uri, canonical_query, headers.headers,
+                                                headers.signed_headers, p.payload_hash);
+  d.string_to_sign = build_string_to_sign(p.amz_date, p.scope, d.canonical_request);
   const auto key = signing_key(credentials.secret_access_key, std::string_view(p.amz_date).substr(0, 8), params.region,
                                params.service);
-  d.signature = crypto::to_hex(crypto::hmac_sha256(
-      key, std::span(reinterpret_cast<const std::uint8_t*>(d.string_to_sign.data()), d.string_to_sign.size())));
+  d.signature = compute_signature(key, d.string_to_sign);
 }
 
 }  // namespace
@@ -315,6 +312,30 @@ std::string canonical_header_value(std::string_view value) {
     out += c;
   }
   return out;
+}
+
+std::string build_canonical_request(std::string_view method, std::string_view canonical_uri,
+                                    std::string_view canonical_query, std::string_view canonical_headers,
+                                    std::string_view signed_headers, std::string_view payload_hash) {
+  std::string out;
+  out.reserve(method.size() + canonical_uri.size() + canonical_query.size() + canonical_headers.size() +
+              signed_headers.size() + payload_hash.size() + 5);
+  out.append(method).append(1, '\n').append(canonical_uri).append(1, '\n').append(canonical_query).append(1, '\n');
+  out.append(canonical_headers).append(1, '\n').append(signed_headers).append(1, '\n').append(payload_hash);
+  return out;
+}
+
+std::string build_string_to_sign(std::string_view amz_date, std::string_view scope,
+                                 std::string_view canonical_request) {
+  std::string out(kSigV4Algorithm);
+  out.append(1, '\n').append(amz_date).append(1, '\n').append(scope).append(1, '\n');
+  out += crypto::to_hex(crypto::sha256(canonical_request));
+  return out;
+}
+
+std::string compute_signature(const crypto::Sha256Digest& key, std::string_view string_to_sign) {
+  return crypto::to_hex(crypto::hmac_sha256(
+      key, std::span(reinterpret_cast<const std::uint8_t*>(string_to_sign.data()), string_to_sign.size())));
 }
 
 crypto::Sha256Digest signing_key(std::string_view secret_access_key, std::string_view date, std::string_view region,

@@ -194,6 +194,21 @@ Result<std::string> canonical_query(std::string_view query);
 /// replaced by one space.
 std::string canonical_header_value(std::string_view value);
 
+/// The canonical request: METHOD, canonical URI, canonical query, canonical
+/// headers (the "name:value\n" lines), signed-header list and payload hash
+/// joined by '\n' (01 §2 step 2).
+std::string build_canonical_request(std::string_view method, std::string_view canonical_uri,
+                                    std::string_view canonical_query, std::string_view canonical_headers,
+                                    std::string_view signed_headers, std::string_view payload_hash);
+
+/// The string to sign: kSigV4Algorithm, X-Amz-Date, credential scope
+/// (date/region/service/aws4_request) and hex(SHA-256(canonical request)),
+/// joined by '\n' (01 §2 step 3).
+std::string build_string_to_sign(std::string_view amz_date, std::string_view scope, std::string_view canonical_request);
+
+/// Lower-case hex HMAC-SHA256(signing_key, string_to_sign) (01 §2 step 4).
+std::string compute_signature(const crypto::Sha256Digest& signing_key, std::string_view string_to_sign);
+
 /// kSigning = HMAC chain over "AWS4"+secret, date (YYYYMMDD), region,
 /// service, "aws4_request" (01 §2 step 4). A secret: do not keep it around.
 crypto::Sha256Digest signing_key(std::string_view secret_access_key, std::string_view date, std::string_view region,

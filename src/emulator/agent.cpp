@@ -1,0 +1,330 @@
+#include "emulator/agent.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <openssl/rand.h>
+
+#include "util/log.hpp"
+#include "wire/agent_message.hpp"
+#include "wire/payloads.hpp"
+#include "wire/uuid.hpp"
+
+namespace ssmc::emulator {
+
+namespace {
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+/// How often the service timers (idle, max duration, drop-every) are checked.
+constexpr std::chrono::milliseconds kServiceTick{100};
+
+std::uint64_t unix_ms_now() {
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
+}
+}  // namespace
+
+// ------------------------------------------------------------------ KMS
+
+std::pair<std::vector<std::uint8_t>, std::vector<std::uint8_t>> KmsStore::generate(
+    const std::vector<std::pair<std::string, std::string>>& context) {
+  std::vector<std::uint8_t> blob(48), plain(channel::kDataKeySize);
+  RAND_bytes(blob.data(), static_cast<int>(blob.size()));
+  RAND_bytes(plain.data(), static_cast<int>(plain.size()));
+  auto sorted = context;
+  std::sort(sorted.begin(), sorted.end());
+  keys_[blob] = Key{plain, sorted};
+  return {blob, plain};
+}
+
+std::optional<std::vector<std::uint8_t>> KmsStore::decrypt(
+    const std::vector<std::uint8_t>& blob, const std::vector<std::pair<std::string, std::string>>& context) {
+  auto it = keys_.find(blob);
+  if (it == keys_.end()) return std::nullopt;
+  auto sorted = context;
+  std::sort(sorted.begin(), sorted.end());
+  if (sorted != it->second.context) return std::nullopt;
+  return it->second.plaintext;
+}
+
+// ------------------------------------------------------------------ faults
+
+FaultFilter::FaultFilter(const FaultConfig& config) : config_(config), rng_(config.seed) {}
+
+bool FaultFilter::chance(double p) {
+  if (p <= 0) return false;
+  return std::uniform_real_distribution<double>(0, 1)(rng_) < p;
+}
+
+void FaultFilter::apply(std::span<const std::uint8_t> frame, std::optional<std::vector<std::uint8_t>>& held,
+                        std::vector<std::vector<std::uint8_t>>& out) {
+  if (chance(config_.loss)) return;
+  std::vector<std::uint8_t> f(frame.begin(), frame.end());
+  if (chance(config_.corrupt) && f.size() > wire::kPayloadOffset) f[wire::kPayloadOffset - 20] ^= 0x5a;  // digest byte
+  const bool dup = chance(config_.duplicate);
+  if (!held && chance(config_.reorder)) {
+    held = std::move(f);
+    return;
+  }
+  out.push_back(f);
+  if (dup) out.push_back(f);
+  if (held) {
+    out.push_back(std::move(*held));
+    held.reset();
+  }
+}
+
+void FaultFilter::outgoing(std::span<const std::uint8_t> frame, channel::TimePoint,
+                           std::vector<std::vector<std::uint8_t>>& out) {
+  apply(frame, held_out_, out);
+  to_client_ += out.size();
+}
+
+void FaultFilter::incoming(std::span<const std::uint8_t> frame, channel::TimePoint,
+                           std::vector<std::vector<std::uint8_t>>& out) {
+  apply(frame, held_in_, out);
+}
+
+// ------------------------------------------------------------------ session
+
+AgentSession::AgentSession(asio::any_io_executor ex, SessionSpec spec, const Config& config, KmsStore& kms,
+                           std::function<void(const std::string&)> on_end)
+    : ex_(ex),
+      spec_(std::move(spec)),
+      config_(config),
+      kms_(kms),
+      on_end_(std::move(on_end)),
+      chunk_(config.profile == "fast" ? kFastChunk : kFaithfulChunk),
+      attach_wait_(ex),
+      service_timer_(ex) {
+  const auto& f = config.faults;
+  if (f.loss > 0 || f.duplicate > 0 || f.reorder > 0 || f.corrupt > 0) faults_ = std::make_unique<FaultFilter>(f);
+  session::RunnerOptions options;
+  auto& e = options.engine;
+  e.role = channel::Role::agent;
+  e.send_window_messages = channel::kAgentBufferCapacity;
+  e.reorder_messages = channel::kAgentBufferCapacity;
+  e.honor_pause = true;
+  e.newline_quirk = false;
+  e.session_id = spec_.session_id;
+  e.target_id = spec_.target_id;
+  e.unix_ms_at_start = unix_ms_now();
+  e.give_up_after = std::chrono::hours(24);  // the agent never gives up (08 §4.3)
+  if (config.profile != "fast") e.max_messages_per_second = kFaithfulMessagesPerSecond;
+  runner_ = std::make_unique<session::ChannelRunner>(ex, std::move(options), crypto::system_random(), *this, *this,
+                                                     faults_.get());
+}
+
+AgentSession::~AgentSession() {
+  if (plugin_) plugin_->stop();
+}
+
+void AgentSession::begin() {
+  started_at_ = last_input_ = std::chrono::steady_clock::now();
+  const bool handshake = spec_.session_type == wire::kSessionPort ||
+                         spec_.session_type == wire::kSessionNonInteractiveCommands || !spec_.kms_key_id.empty();
+  if (handshake) {
+    channel::HandshakeSpec hs;
+    hs.agent_version = spec_.agent_version;
+    hs.session_type = spec_.session_type;
+    hs.properties = spec_.session_type == wire::kSessionPort ? spec_.properties : boost::json::value();
+    if (!spec_.kms_key_id.empty()) hs.kms_key_id = spec_.kms_key_id;
+    runner_->engine().start_handshake(std::move(hs), channel::Clock::now());
+  } else {
+    runner_->engine().start_without_handshake();
+    start_plugin();
+  }
+  auto self = shared_from_this();
+  asio::co_spawn(ex_, run(), asio::detached);
+}
+
+asio::awaitable<void> AgentSession::run() {
+  auto self = shared_from_this();
+  // Service timers: idle timeout, maximum duration, scheduled drops and pauses.
+  asio::co_spawn(
+      ex_,
+      [self]() -> asio::awaitable<void> {
+        auto next_drop = std::chrono::steady_clock::now() + self->config_.faults.drop_client_every;
+        auto next_pause = std::chrono::steady_clock::now() + self->config_.faults.pause_every;
+        bool paused = false;
+        while (!self->finished_) {
+          self->service_timer_.expires_after(kServiceTick);
+          co_await self->service_timer_.async_wait(use_tuple);
+          if (self->finished_ || self->ending_) break;
+          const auto now = std::chrono::steady_clock::now();
+          const auto& f = self->config_.faults;
+          if (f.max_duration.count() > 0 && now - self->started_at_ >= f.max_duration) {
+            self->terminate("Session reached the maximum session duration (ssmc-emulator)");
+            break;
+          }
+          if (f.idle_timeout.count() > 0 && now - self->last_input_ >= f.idle_timeout) {
+            self->terminate("Session timed out after being idle (ssmc-emulator)");
+            break;
+          }
+          if (f.drop_client_every.count() > 0 && now >= next_drop) {
+            next_drop = now + f.drop_client_every;
+            if (self->client_connected_) self->runner_->drop_transport();
+          }
+          // Counted per client leg (each replacement gets N frames again).
+          if (f.drop_client_after > 0 && self->client_connected_) {
+            const auto* ws = self->runner_->transport_stats();
+            if (ws && ws->messages_out >= f.drop_client_after) self->runner_->drop_transport();
+          }
+          if (f.pause_every.count() > 0 && now >= next_pause) {
+            // MGS-generated pause/start publication to the agent (08 §3.5).
+            paused = !paused;
+            // Publication runs for the period, then pauses for a quarter of it.
+            next_pause = now + (paused ? f.pause_every / 4 : f.pause_every);
+            wire::MessageHeader h;
+            h.type = paused ? wire::MessageType::pause_publication : wire::MessageType::start_publication;
+            h.created_date = unix_ms_now();
+            h.flags = wire::kFlagsAck;
+            h.message_id = wire::Uuid::random_v4(crypto::system_random());
+            auto frame = wire::encode(h, {});
+            self->runner_->engine().on_frame(frame, channel::Clock::now());
+            self->runner_->pump();
+          }
+        }
+      },
+      asio::detached);
+  auto ec = co_await runner_->run();
+  finished_ = true;
+  service_timer_.cancel();
+  attach_wait_.cancel();
+  if (plugin_) plugin_->stop();
+  log::info("emulator: session {} ended{}{}", spec_.session_id, ec ? ": " : "", ec ? ec.message() : "");
+  if (on_end_) on_end_(spec_.session_id);
+}
+
+void AgentSession::start_plugin() {
+  if (plugin_started_) return;
+  plugin_started_ = true;
+  if (spec_.session_type == wire::kSessionPort) {
+    plugin_ = make_port_plugin(*this);
+  } else if (spec_.session_type == wire::kSessionNonInteractiveCommands) {
+    plugin_ = make_command_plugin(*this);
+  } else {
+    plugin_ = make_shell_plugin(*this);
+  }
+  plugin_->start();
+}
+
+void AgentSession::attach(std::unique_ptr<net::WebSocket> ws) {
+  if (finished_) {
+    ws->abort();
+    return;
+  }
+  if (pending_) pending_->abort();
+  pending_ = std::move(ws);
+  if (client_connected_) runner_->drop_transport();  // a new leg replaces the old one
+  attach_wait_.cancel();
+}
+
+asio::awaitable<Result<std::unique_ptr<net::WebSocket>>> AgentSession::next(unsigned) {
+  const auto give_up = std::chrono::steady_clock::now() + config_.resume_grace;
+  while (!pending_ && !ending_ && !finished_) {
+    if (std::chrono::steady_clock::now() >= give_up) co_return make_error_code(net::Errc::connect_timeout);
+    attach_wait_.expires_at(give_up);
+    co_await attach_wait_.async_wait(use_tuple);
+  }
+  if (!pending_) co_return make_error_code(net::Errc::closed);
+  client_connected_ = true;
+  co_return std::move(pending_);
+}
+
+void AgentSession::on_transport_lost(std::error_code error) {
+  client_connected_ = false;
+  log::debug("emulator: session {}: client leg lost ({})", spec_.session_id, error.message());
+}
+
+std::error_code AgentSession::send(wire::PayloadType type, std::span<const std::uint8_t> payload) {
+  if (ending_) return make_error_code(channel::Errc::closed);
+  return runner_->send(type, payload);
+}
+
+void AgentSession::set_receive_ready(bool ready) {
+  runner_->engine().set_receive_ready(ready, channel::Clock::now());
+  runner_->pump();
+}
+
+void AgentSession::touch_idle() { last_input_ = std::chrono::steady_clock::now(); }
+
+void AgentSession::on_event(channel::Event& event) {
+  if (auto* data = std::get_if<channel::DataReceived>(&event)) {
+    if (data->type == wire::PayloadType::output) touch_idle();
+    if (data->type == wire::PayloadType::flag) {
+      auto flag = wire::parse_flag(data->bytes);
+      if (flag && *flag == wire::FlagValue::terminate_session) {
+        terminate("");
+        return;
+      }
+    }
+    if (plugin_) plugin_->on_input(data->type, data->bytes);
+  } else if (std::get_if<channel::HandshakeCompleted>(&event)) {
+    start_plugin();
+  } else if (auto* failed = std::get_if<channel::HandshakeFailed>(&event)) {
+    terminate("Handshake failed: " + failed->reason);
+  } else if (std::get_if<channel::Writable>(&event)) {
+    if (plugin_) plugin_->on_writable();
+  }
+}
+
+asio::awaitable<Result<channel::KmsResult>> AgentSession::kms(const channel::KmsRequest& request) {
+  auto plain = kms_.decrypt(request.ciphertext, request.encryption_context);
+  if (!plain) co_return make_error_code(std::errc::permission_denied);
+  co_return channel::KmsResult{*plain, {}};
+}
+
+void AgentSession::plugin_done(const std::string& reason) {
+  if (ending_) return;
+  asio::co_spawn(ex_, finish(reason), asio::detached);
+}
+
+void AgentSession::terminate(const std::string& reason) {
+  if (ending_) return;
+  ending_ = true;
+  if (plugin_) plugin_->stop();
+  asio::co_spawn(ex_, finish(reason), asio::detached);
+}
+
+asio::awaitable<void> AgentSession::finish(std::string reason) {
+  auto self = shared_from_this();
+  ending_ = true;
+  // Drain: wait until the client acknowledged everything, at most 2 s (08 §4.6).
+  const auto until = std::chrono::steady_clock::now() + kAgentDrainTimeout;
+  asio::steady_timer t(ex_);
+  while (runner_->engine().unacked_messages() > 0 && std::chrono::steady_clock::now() < until && !finished_) {
+    t.expires_after(std::chrono::milliseconds(20));
+    co_await t.async_wait(use_tuple);
+  }
+  if (finished_) co_return;
+  wire::ChannelClosed closed;
+  closed.message_id = wire::Uuid::random_v4(crypto::system_random()).to_string();
+  closed.created_date = std::to_string(unix_ms_now());
+  closed.destination_id = spec_.session_id;
+  closed.session_id = spec_.session_id;
+  closed.output = reason;
+  const std::string payload = wire::to_json(closed);
+  wire::MessageHeader h;
+  h.type = wire::MessageType::channel_closed;
+  h.created_date = unix_ms_now();
+  h.flags = wire::kFlagsAck;
+  h.message_id = wire::Uuid::random_v4(crypto::system_random());
+  auto frame = wire::encode(h, {reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size()});
+  if (config_.faults.short_channel_closed && frame.size() >= wire::kPayloadOffset) {
+    // HL 112, no PayloadType field, NUL padding (02 §9.5).
+    constexpr std::size_t kShortHeader = 112;
+    std::vector<std::uint8_t> shortf(frame.begin(), frame.begin() + kShortHeader);
+    shortf[3] = kShortHeader;
+    for (std::size_t i = 4; i < 4 + wire::kMessageTypeSize; ++i) {
+      if (shortf[i] == ' ') shortf[i] = 0;
+    }
+    shortf.insert(shortf.end(), frame.begin() + wire::kHeaderLength, frame.end());  // PayloadLength + payload
+    frame = std::move(shortf);
+  }
+  runner_->inject(std::move(frame));
+  runner_->stop(std::chrono::milliseconds(500));
+}
+
+}  // namespace ssmc::emulator

@@ -1,0 +1,149 @@
+// ssmc-emulator: run a local SSM API + message gateway + agent.
+#include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cstdio>
+#include <iostream>
+
+#include "emulator/emulator.hpp"
+#include "util/log.hpp"
+
+namespace {
+
+using namespace ssmc;
+
+std::chrono::milliseconds seconds_to_ms(double s) {
+  return std::chrono::milliseconds(static_cast<long long>(s * 1000.0));
+}
+
+/// "i-0abc[,name=web][,platform=Windows][,agent=3.0.196.0][,offline][,tag:K=V]"
+bool parse_target(const std::string& text, emulator::Target& t, std::string& error) {
+  std::size_t pos = 0;
+  bool first = true;
+  while (pos <= text.size()) {
+    auto comma = text.find(',', pos);
+    if (comma == std::string::npos) comma = text.size();
+    std::string part = text.substr(pos, comma - pos);
+    pos = comma + 1;
+    if (first) {
+      t.id = part;
+      first = false;
+      if (!(part.starts_with("i-") || part.starts_with("mi-") || part.starts_with("ecs:"))) {
+        error = "target id '" + part + "' must start with i-, mi- or ecs:";
+        return false;
+      }
+      continue;
+    }
+    auto eq = part.find('=');
+    std::string key = part.substr(0, eq), value = eq == std::string::npos ? "" : part.substr(eq + 1);
+    if (key == "name") {
+      t.name = value;
+    } else if (key == "platform") {
+      t.platform = value;
+    } else if (key == "agent") {
+      t.agent_version = value;
+    } else if (key == "offline") {
+      t.online = false;
+    } else if (key.starts_with("tag:")) {
+      t.tags[key.substr(4)] = value;
+    } else {
+      error = "unknown target attribute '" + key + "' (name=, platform=, agent=, offline, tag:K=V)";
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"ssmc-emulator: a local AWS Session Manager (SSM API + message gateway + agent) for tests and demos"};
+  emulator::Config config;
+  std::vector<std::string> targets;
+  double drop_every = 0, pause_every = 0, idle = 0, max_duration = 0;
+  std::string log_level = "info";
+  bool ready_json = false;
+  app.add_option("--host", config.host, "Address to listen on (loopback unless you mean it)")->capture_default_str();
+  app.add_option("--port", config.port, "Port (0 = any free port)")->capture_default_str();
+  app.add_flag("--tls", config.tls, "Serve https/wss with a generated self-signed certificate");
+  app.add_option("--region", config.region, "Region the API claims")->capture_default_str();
+  app.add_option("--access-key-id", config.access_key_id, "Access key the API accepts")->capture_default_str();
+  app.add_option("--secret-access-key", config.secret_access_key, "Its secret (test use only)");
+  app.add_flag("!--no-verify-signature", config.require_signed_api, "Accept unsigned or wrongly signed API calls");
+  app.add_flag("--require-signed-upgrade", config.require_signed_upgrade, "Refuse unsigned WebSocket upgrades (403)");
+  app.add_option("--target", targets,
+                 "Target: ID[,name=N][,platform=Linux|Windows][,agent=VERSION][,offline][,tag:K=V] (repeatable)");
+  app.add_option("--profile", config.profile, "Agent pacing: faithful (1 KiB + 1 ms, like the real agent) or fast")
+      ->check(CLI::IsMember({"faithful", "fast"}))
+      ->capture_default_str();
+  app.add_option("--allow-host", config.allow_hosts, "Hosts port sessions may reach (default: loopback)");
+  app.add_option("--kms-key-id", config.kms_key_id, "Encrypt shell sessions with KMS using this key id");
+  app.add_option("--shell", config.shell, "Shell for shell sessions")->capture_default_str();
+  app.add_option("--record-dir", config.record_dir, "Write a JSONL transcript of every session here");
+  app.add_flag("--resume-new-url", config.resume_new_url, "ResumeSession returns a different StreamUrl");
+  auto* faults = app.add_option_group("faults", "Fault injection (seeded, per session)");
+  faults->add_option("--seed", config.faults.seed, "Random seed")->capture_default_str();
+  faults->add_option("--loss", config.faults.loss, "Frame loss probability (0..1)")->check(CLI::Range(0.0, 1.0));
+  faults->add_option("--duplicate", config.faults.duplicate, "Frame duplication probability")->check(CLI::Range(0.0, 1.0));
+  faults->add_option("--reorder", config.faults.reorder, "Frame reordering probability")->check(CLI::Range(0.0, 1.0));
+  faults->add_option("--corrupt", config.faults.corrupt, "Digest corruption probability")->check(CLI::Range(0.0, 1.0));
+  faults->add_option("--drop-client-after", config.faults.drop_client_after, "Drop the client WebSocket after N frames");
+  faults->add_option("--drop-client-every", drop_every, "Drop the client WebSocket every S seconds");
+  faults->add_option("--pause-every", pause_every, "pause_publication/start_publication every S seconds");
+  faults->add_flag("--short-channel-closed", config.faults.short_channel_closed, "channel_closed with HL 112 (02 §9.5)");
+  faults->add_option("--idle-timeout", idle, "Service idle timeout in seconds (0 = off)");
+  faults->add_option("--max-session-duration", max_duration, "Service maximum session duration in seconds (0 = off)");
+  app.add_option("--log-level", log_level, "trace|debug|info|warn|error")->capture_default_str();
+  app.add_flag("--ready-json", ready_json, "Print one JSON line with the endpoint once listening");
+  CLI11_PARSE(app, argc, argv);
+
+  for (const auto& text : targets) {
+    emulator::Target t;
+    std::string error;
+    if (!parse_target(text, t, error)) {
+      std::cerr << "ssmc-emulator: --target " << text << ": " << error << "\n";
+      return 2;
+    }
+    config.targets.push_back(t);
+  }
+  config.faults.drop_client_every = seconds_to_ms(drop_every);
+  config.faults.pause_every = seconds_to_ms(pause_every);
+  config.faults.idle_timeout = seconds_to_ms(idle);
+  config.faults.max_duration = seconds_to_ms(max_duration);
+  static const std::map<std::string, log::Level> levels{{"trace", log::Level::trace}, {"debug", log::Level::debug},
+                                                        {"info", log::Level::info},   {"warn", log::Level::warn},
+                                                        {"error", log::Level::error}};
+  if (auto it = levels.find(log_level); it != levels.end()) {
+    log::set_level(it->second);
+  } else {
+    std::cerr << "ssmc-emulator: --log-level " << log_level << ": expected trace, debug, info, warn or error\n";
+    return 2;
+  }
+
+  boost::asio::io_context io;
+  auto emu = emulator::Emulator::start(io.get_executor(), config);
+  if (!emu) {
+    std::cerr << "ssmc-emulator: cannot listen on " << config.host << ":" << config.port << ": "
+              << emu.error().message() << "\n";
+    return 1;
+  }
+  const std::string url = (*emu)->endpoint_url();
+  if (ready_json) {
+    std::printf("{\"endpoint\":\"%s\",\"port\":%u,\"region\":\"%s\",\"access_key_id\":\"%s\"}\n", url.c_str(),
+                static_cast<unsigned>((*emu)->port()), config.region.c_str(), config.access_key_id.c_str());
+  } else {
+    std::printf("ssmc-emulator listening on %s (region %s)\n", url.c_str(), config.region.c_str());
+  }
+  std::fflush(stdout);
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  // On SIGINT/SIGTERM: end every session (clients get channel_closed), then exit.
+  boost::asio::steady_timer grace(io);
+  signals.async_wait([&](boost::system::error_code, int) {
+    (*emu)->end_sessions();
+    grace.expires_after(std::chrono::milliseconds(2500));  // agent drain (2 s) + channel_closed
+    grace.async_wait([&](boost::system::error_code) { io.stop(); });
+  });
+  io.run();
+  return 0;
+}

@@ -1,0 +1,223 @@
+// WebSocket client and server connections (Beast), behind net::WebSocket.
+#include "net/websocket.hpp"
+
+#include <boost/beast/websocket.hpp>
+#include <variant>
+
+#include "net/detail/beast.hpp"
+
+namespace ssmc::net {
+
+using namespace detail;
+namespace websocket = beast::websocket;
+
+namespace {
+/// User-Agent of our upgrade requests (not signed, 02 §1.2).
+constexpr std::string_view kUserAgent = "ssmc";
+/// How long close_gracefully waits for the peer's Close.
+constexpr std::chrono::seconds kCloseTimeout{2};
+
+std::error_code map_error(const boost::system::error_code& ec) {
+  if (ec == websocket::error::closed || ec == asio::error::eof || ec == asio::error::connection_reset ||
+      ec == asio::error::operation_aborted || ec == asio::error::broken_pipe) {
+    return make_error_code(Errc::closed);
+  }
+  if (ec == beast::error::timeout) return make_error_code(Errc::peer_unresponsive);
+  return ec;
+}
+}  // namespace
+
+struct WebSocket::Impl {
+  using Plain = websocket::stream<PlainStream>;
+  using Tls = websocket::stream<TlsStream>;
+
+  template <class S>
+  explicit Impl(S&& s) : ws(std::in_place_type<websocket::stream<std::decay_t<S>>>, std::forward<S>(s)) {}
+
+  std::variant<Plain, Tls> ws;
+  std::shared_ptr<ssl::context> ctx;  ///< keeps the client TLS context alive
+  beast::flat_buffer buffer;
+  WsStats stats;
+  bool open = true;
+
+  template <class F>
+  decltype(auto) visit(F&& f) {
+    return std::visit(std::forward<F>(f), ws);
+  }
+
+  template <class W>
+  void configure(W& w, Duration idle, std::size_t max_message, bool client) {
+    websocket::stream_base::timeout t =
+        websocket::stream_base::timeout::suggested(client ? beast::role_type::client : beast::role_type::server);
+    if (idle > Duration::zero()) {
+      t.idle_timeout = idle;
+      t.keep_alive_pings = true;
+    } else {
+      t.idle_timeout = websocket::stream_base::none();
+      t.keep_alive_pings = false;
+    }
+    w.set_option(t);
+    w.read_message_max(max_message);
+    w.auto_fragment(false);
+    w.binary(true);
+    w.control_callback([this](websocket::frame_type kind, beast::string_view) {
+      if (kind == websocket::frame_type::ping) ++stats.pings_in;
+      if (kind == websocket::frame_type::pong) ++stats.pongs_in;
+    });
+  }
+};
+
+WebSocket::WebSocket(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+WebSocket::~WebSocket() { abort(); }
+
+namespace {
+
+template <class Stream>
+asio::awaitable<Result<std::unique_ptr<WebSocket::Impl>>> client_upgrade(std::unique_ptr<WebSocket::Impl> impl,
+                                                                         Endpoint endpoint,
+                                                                         WebSocketOptions options,
+                                                                         unsigned* refused_status) {
+  auto& ws = std::get<websocket::stream<Stream>>(impl->ws);
+  beast::get_lowest_layer(ws).expires_never();
+  websocket::stream_base::timeout t = websocket::stream_base::timeout::suggested(beast::role_type::client);
+  t.handshake_timeout = options.client.connect_timeout;
+  ws.set_option(t);
+  HttpHeaders headers = options.headers;
+  ws.set_option(websocket::stream_base::decorator([headers](websocket::request_type& req) {
+    req.set(http::field::user_agent, kUserAgent);
+    for (const auto& h : headers) req.set(h.name, h.value);
+  }));
+  websocket::response_type response;
+  auto [ec] = co_await ws.async_handshake(response, endpoint.authority, endpoint.target, use_tuple);
+  if (ec) {
+    if (refused_status) *refused_status = response.result_int();
+    if (ec == websocket::error::upgrade_declined) co_return make_error_code(Errc::upgrade_refused);
+    if (ec == beast::error::timeout) co_return make_error_code(Errc::connect_timeout);
+    co_return std::error_code(ec);
+  }
+  impl->configure(ws, options.idle_timeout, options.max_message, true);
+  co_return std::move(impl);
+}
+
+template <class Stream>
+asio::awaitable<Result<std::unique_ptr<WebSocket>>> server_accept(Stream stream, BeastRequest request) {
+  auto impl = std::make_unique<WebSocket::Impl>(std::move(stream));
+  auto& ws = std::get<websocket::stream<Stream>>(impl->ws);
+  ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+  ws.set_option(websocket::stream_base::decorator(
+      [](websocket::response_type& res) { res.set(http::field::server, "ssmc-emulator"); }));
+  auto [ec] = co_await ws.async_accept(request, use_tuple);
+  if (ec) co_return std::error_code(ec);
+  impl->configure(ws, kDefaultIdleTimeout * 3, kDefaultMaxMessage, false);
+  co_return std::make_unique<WebSocket>(std::move(impl));
+}
+
+}  // namespace
+
+namespace detail {
+asio::awaitable<Result<std::unique_ptr<WebSocket>>> accept_websocket(PlainStream stream, BeastRequest request) {
+  co_return co_await server_accept(std::move(stream), std::move(request));
+}
+asio::awaitable<Result<std::unique_ptr<WebSocket>>> accept_websocket(TlsStream stream, BeastRequest request) {
+  co_return co_await server_accept(std::move(stream), std::move(request));
+}
+}  // namespace detail
+
+asio::awaitable<Result<std::unique_ptr<WebSocket>>> WebSocket::connect(asio::any_io_executor ex,
+                                                                      Endpoint endpoint,
+                                                                      WebSocketOptions options,
+                                                                      unsigned* refused_status) {
+  auto tcp_stream = co_await open_tcp(ex, endpoint, options.client);
+  if (!tcp_stream) co_return tcp_stream.error();
+  Result<std::unique_ptr<Impl>> impl = make_error_code(Errc::closed);
+  if (!endpoint.tls) {
+    impl = co_await client_upgrade<PlainStream>(std::make_unique<Impl>(std::move(*tcp_stream)), endpoint, options,
+                                                refused_status);
+  } else {
+    auto ctx = client_tls_context(options.client.tls);
+    if (!ctx) co_return ctx.error();
+    TlsStream tls(std::move(*tcp_stream), **ctx);
+    if (auto ec = prepare_client_tls(tls, endpoint.host, options.client.tls.verify)) co_return ec;
+    beast::get_lowest_layer(tls).expires_after(options.client.connect_timeout);
+    auto [hec] = co_await tls.async_handshake(ssl::stream_base::client, use_tuple);
+    if (hec == beast::error::timeout) co_return make_error_code(Errc::connect_timeout);
+    if (hec) co_return std::error_code(hec);
+    auto p = std::make_unique<Impl>(std::move(tls));
+    p->ctx = *ctx;
+    impl = co_await client_upgrade<TlsStream>(std::move(p), endpoint, options, refused_status);
+  }
+  if (!impl) co_return impl.error();
+  co_return std::make_unique<WebSocket>(std::move(*impl));
+}
+
+asio::awaitable<Result<WsMessage>> WebSocket::read() {
+  auto& impl = *impl_;
+  impl.buffer.consume(impl.buffer.size());
+  if (!impl.open) co_return make_error_code(Errc::closed);
+  auto [ec, n] = co_await impl.visit([&](auto& ws) { return ws.async_read(impl.buffer, use_tuple); });
+  if (ec) {
+    impl.open = false;
+    co_return map_error(ec);
+  }
+  const bool binary = impl.visit([](auto& ws) { return ws.got_binary(); });
+  ++impl.stats.messages_in;
+  impl.stats.bytes_in += n;
+  auto data = impl.buffer.cdata();
+  co_return WsMessage{binary, {static_cast<const std::uint8_t*>(data.data()), data.size()}};
+}
+
+asio::awaitable<std::error_code> WebSocket::write(std::span<const std::uint8_t> data, bool binary) {
+  auto& impl = *impl_;
+  if (!impl.open) co_return make_error_code(Errc::closed);
+  auto [ec, n] = co_await impl.visit([&](auto& ws) {
+    ws.binary(binary);
+    return ws.async_write(asio::buffer(data.data(), data.size()), use_tuple);
+  });
+  if (ec) {
+    impl.open = false;
+    co_return map_error(ec);
+  }
+  ++impl.stats.messages_out;
+  impl.stats.bytes_out += n;
+  co_return std::error_code{};
+}
+
+asio::awaitable<std::error_code> WebSocket::ping(std::string_view payload) {
+  auto& impl = *impl_;
+  if (!impl.open) co_return make_error_code(Errc::closed);
+  const auto part = payload.substr(0, std::min<std::size_t>(payload.size(), websocket::ping_data::static_capacity));
+  websocket::ping_data data(part.data(), part.size());
+  auto [ec] = co_await impl.visit([&](auto& ws) { return ws.async_ping(data, use_tuple); });
+  co_return ec ? map_error(ec) : std::error_code{};
+}
+
+asio::awaitable<void> WebSocket::close_gracefully() {
+  auto& impl = *impl_;
+  if (!impl.open) co_return;
+  impl.visit([](auto& ws) {
+    websocket::stream_base::timeout t = websocket::stream_base::timeout::suggested(beast::role_type::client);
+    t.handshake_timeout = kCloseTimeout;
+    t.idle_timeout = websocket::stream_base::none();
+    ws.set_option(t);
+  });
+  co_await impl.visit([&](auto& ws) { return ws.async_close(websocket::close_code::normal, use_tuple); });
+  abort();
+}
+
+void WebSocket::abort() {
+  if (!impl_) return;
+  impl_->open = false;
+  impl_->visit([](auto& ws) {
+    boost::system::error_code ec;
+    auto& socket = beast::get_lowest_layer(ws).socket();
+    if (socket.is_open()) {
+      socket.shutdown(tcp::socket::shutdown_both, ec);
+      socket.close(ec);
+    }
+  });
+}
+
+bool WebSocket::is_open() const { return impl_ && impl_->open; }
+const WsStats& WebSocket::stats() const { return impl_->stats; }
+
+}  // namespace ssmc::net

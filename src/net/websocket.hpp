@@ -1,0 +1,90 @@
+// WebSocket connection (client or server side) behind a small non-template
+// interface, so that only src/net/websocket.cpp instantiates Beast.
+//
+// Concurrency (Beast's rules, kept): at most one read() and one write() may be
+// outstanding at a time, and ping() may run alongside a write. All on the
+// executor the connection was made on.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <system_error>
+
+#include "net/http.hpp"
+
+namespace ssmc::net {
+
+/// Dead-peer detection default: with no frame received for half of this, a
+/// ping is sent; with none for all of it the connection fails with
+/// peer_unresponsive (issue #7: notice a dead path in seconds). The official
+/// client only pings every 5 minutes and never checks (02 §3.2).
+inline constexpr std::chrono::seconds kDefaultIdleTimeout{20};
+/// Largest incoming message accepted (AgentMessages are ~1 KiB; handshake JSON
+/// a few hundred bytes; fast emulator profiles use up to 64 KiB payloads).
+inline constexpr std::size_t kDefaultMaxMessage = 4 * 1024 * 1024;
+/// Application data of the official client's pings (02 §3.2).
+inline constexpr std::string_view kKeepalivePingData = "keepalive";
+
+struct WebSocketOptions {
+  ClientOptions client;  ///< connect timeout (whole handshake), TLS, proxy
+  /// Extra headers for the upgrade request (X-Amz-Date, Authorization, ...).
+  HttpHeaders headers;
+  /// 0 = no idle detection.
+  Duration idle_timeout = kDefaultIdleTimeout;
+  std::size_t max_message = kDefaultMaxMessage;
+};
+
+/// One received message. `data` is valid until the next read().
+struct WsMessage {
+  bool binary = true;
+  std::span<const std::uint8_t> data;
+};
+
+struct WsStats {
+  std::uint64_t messages_in = 0, messages_out = 0;
+  std::uint64_t bytes_in = 0, bytes_out = 0;
+  std::uint64_t pings_in = 0, pongs_in = 0;
+};
+
+class WebSocket {
+ public:
+  struct Impl;
+  explicit WebSocket(std::unique_ptr<Impl> impl);
+  ~WebSocket();
+  WebSocket(const WebSocket&) = delete;
+  WebSocket& operator=(const WebSocket&) = delete;
+
+  /// Connects to `endpoint` (ws:// or wss://), through options.client.proxy
+  /// if set, and performs the upgrade with options.headers. Errors:
+  /// connect_timeout, upgrade_refused (`refused_status` gets the HTTP status),
+  /// proxy_refused, TLS/socket codes.
+  static boost::asio::awaitable<Result<std::unique_ptr<WebSocket>>> connect(boost::asio::any_io_executor ex,
+                                                                          Endpoint endpoint,
+                                                                          WebSocketOptions options,
+                                                                          unsigned* refused_status = nullptr);
+
+  /// The next data message (text or binary). Pings are answered inside.
+  /// Errors: closed (peer sent Close or EOF), peer_unresponsive, socket codes.
+  boost::asio::awaitable<Result<WsMessage>> read();
+  /// Sends one message; `data` must stay valid until this completes.
+  boost::asio::awaitable<std::error_code> write(std::span<const std::uint8_t> data, bool binary = true);
+  /// Sends a ping control frame.
+  boost::asio::awaitable<std::error_code> ping(std::string_view payload = kKeepalivePingData);
+  /// Sends a Close frame (code 1000) and waits briefly for the peer's.
+  boost::asio::awaitable<void> close_gracefully();
+  /// Drops the TCP connection at once (what the official client does, 02 §3.3).
+  /// Outstanding operations complete with an error. Idempotent.
+  void abort();
+  bool is_open() const;
+  const WsStats& stats() const;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ssmc::net

@@ -1,0 +1,253 @@
+#include "session/mux_bridge.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include "channel/data_channel.hpp"
+
+namespace ssmc::session {
+
+namespace {
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+mux::TimePoint now() { return mux::Clock::now(); }
+}  // namespace
+
+std::shared_ptr<MuxBridge> MuxBridge::create(asio::any_io_executor ex, Options options, Owner& owner) {
+  return std::make_shared<MuxBridge>(ex, options, owner);
+}
+
+MuxBridge::MuxBridge(asio::any_io_executor ex, Options options, Owner& owner)
+    : ex_(ex),
+      options_(options),
+      owner_(owner),
+      mux_(mux::SessionConfig{.role = options.role, .keep_alive = options.keep_alive}, now()),
+      timer_(ex) {}
+
+void MuxBridge::start() {
+  if (options_.keep_alive) asio::co_spawn(ex_, timer_loop(), asio::detached);
+}
+
+asio::awaitable<void> MuxBridge::timer_loop() {
+  auto self = shared_from_this();
+  while (!stopped_) {
+    auto d = mux_.next_deadline();
+    if (!d) co_return;
+    timer_.expires_at(*d);
+    co_await timer_.async_wait(use_tuple);
+    if (stopped_) co_return;
+    if (now() >= *d) {
+      mux_.on_timer(now());
+      process();
+    }
+  }
+}
+
+void MuxBridge::rearm() { timer_.cancel(); }
+
+void MuxBridge::on_payload(std::span<const std::uint8_t> payload) {
+  if (stopped_) return;
+  mux_.on_bytes(payload, now());
+  process();
+}
+
+void MuxBridge::on_writable() {
+  channel_blocked_ = false;
+  flush();
+}
+
+void MuxBridge::flush() {
+  while (!stopped_ && !channel_blocked_) {
+    if (out_.empty()) {
+      if (!mux_.has_output()) break;
+      mux_.poll_output(out_, options_.chunk, now());
+      if (out_.empty()) break;
+    }
+    auto ec = owner_.send_payload(out_);
+    if (ec == make_error_code(channel::Errc::would_block)) {
+      channel_blocked_ = true;
+      break;
+    }
+    out_.clear();
+    if (ec) break;  // channel closed: nothing more can go out
+  }
+}
+
+void MuxBridge::process() {
+  if (in_process_ || stopped_) return;
+  in_process_ = true;
+  while (auto e = mux_.poll_event()) {
+    if (auto* opened = std::get_if<mux::StreamOpened>(&*e)) {
+      auto conn = std::make_shared<Conn>(ex_);
+      conns_[opened->id] = conn;
+      ++stats_.connections;
+      asio::co_spawn(ex_, dial(opened->id, conn), asio::detached);
+    } else if (auto* data = std::get_if<mux::StreamData>(&*e)) {
+      auto it = conns_.find(data->id);
+      if (it == conns_.end() || it->second->closed) {
+        mux_.consumed(data->id, data->bytes.size(), now());
+        mux_.recycle(std::move(data->bytes));
+        continue;
+      }
+      it->second->to_socket.push_back(std::move(data->bytes));
+      it->second->write_wake.cancel();
+    } else if (auto* fin = std::get_if<mux::StreamFinished>(&*e)) {
+      if (auto it = conns_.find(fin->id); it != conns_.end()) {
+        it->second->peer_finished = true;
+        it->second->write_wake.cancel();
+      }
+    } else if (auto* w = std::get_if<mux::StreamWritable>(&*e)) {
+      if (auto it = conns_.find(w->id); it != conns_.end()) it->second->writable.cancel();
+    } else if (auto* dead = std::get_if<mux::SessionDead>(&*e)) {
+      if (!failed_reported_) {
+        failed_reported_ = true;
+        owner_.session_failed(dead->error);
+      }
+      for (auto& [id, c] : conns_) {
+        c->closed = true;
+        boost::system::error_code ec;
+        c->socket.close(ec);
+        c->writable.cancel();
+        c->write_wake.cancel();
+      }
+    }
+  }
+  in_process_ = false;
+  flush();
+  rearm();
+  const bool paused = !mux_.wants_input() && !mux_.dead();
+  if (paused != input_paused_) {
+    input_paused_ = paused;
+    owner_.pause_input(paused);
+  }
+}
+
+std::error_code MuxBridge::add_connection(LocalSocket socket) {
+  auto id = mux_.open_stream(now());
+  if (!id) return id.error();
+  auto conn = std::make_shared<Conn>(ex_);
+  conn->socket = std::move(socket);
+  conns_[*id] = conn;
+  ++stats_.connections;
+  start_conn(*id, conn);
+  flush();
+  return {};
+}
+
+void MuxBridge::start_conn(std::uint32_t id, std::shared_ptr<Conn> conn) {
+  conn->connected = true;
+  ++stats_.active;
+  asio::co_spawn(ex_, reader(id, conn), asio::detached);
+  asio::co_spawn(ex_, writer(id, conn), asio::detached);
+}
+
+asio::awaitable<void> MuxBridge::dial(std::uint32_t id, std::shared_ptr<Conn> conn) {
+  auto self = shared_from_this();
+  auto s = co_await owner_.accept_stream(id);
+  if (stopped_ || conn->closed) co_return;
+  if (!s) {
+    ++stats_.failed;
+    close_conn(id);
+    co_return;
+  }
+  conn->socket = LocalSocket(std::move(*s));
+  start_conn(id, conn);
+}
+
+asio::awaitable<void> MuxBridge::reader(std::uint32_t id, std::shared_ptr<Conn> conn) {
+  auto self = shared_from_this();
+  std::vector<std::uint8_t> buf(options_.read_size);
+  while (!conn->closed && !stopped_) {
+    auto [ec, n] = co_await conn->socket.async_read_some(asio::buffer(buf), use_tuple);
+    if (conn->closed || stopped_) break;
+    if (ec) {
+      // EOF (or error): our side is done sending; FIN after the queued data.
+      (void)mux_.shutdown_write(id, now());
+      flush();
+      break;
+    }
+    std::span<const std::uint8_t> data(buf.data(), n);
+    while (!data.empty() && !conn->closed && !stopped_) {
+      const std::size_t room = mux_.send_room(id);
+      if (room == 0) {
+        if (mux_.dead()) break;
+        conn->writable.expires_after(std::chrono::seconds(1));
+        co_await conn->writable.async_wait(use_tuple);
+        continue;
+      }
+      const std::size_t take = std::min(room, data.size());
+      auto wec = mux_.write(id, data.first(take), now());
+      if (wec == make_error_code(mux::Errc::would_block)) continue;
+      if (wec) break;
+      data = data.subspan(take);
+      flush();
+    }
+  }
+  conn->reading_done = true;
+  if (conn->peer_finished && conn->to_socket.empty()) close_conn(id);
+}
+
+asio::awaitable<void> MuxBridge::writer(std::uint32_t id, std::shared_ptr<Conn> conn) {
+  auto self = shared_from_this();
+  for (;;) {
+    while (conn->to_socket.empty() && !conn->peer_finished && !conn->closed && !stopped_) {
+      conn->write_wake.expires_at(mux::TimePoint::max());
+      co_await conn->write_wake.async_wait(use_tuple);
+    }
+    if (conn->closed || stopped_) break;
+    if (conn->to_socket.empty()) {  // peer finished and everything written
+      boost::system::error_code ec;
+      conn->socket.shutdown(asio::socket_base::shutdown_send, ec);
+      if (conn->reading_done) close_conn(id);
+      break;
+    }
+    auto& front = conn->to_socket.front();
+    auto [ec, n] = co_await asio::async_write(conn->socket, asio::buffer(front), use_tuple);
+    if (conn->closed || stopped_) break;
+    const std::size_t size = front.size();
+    mux_.recycle(std::move(front));
+    conn->to_socket.pop_front();
+    mux_.consumed(id, size, now());
+    if (ec) {
+      close_conn(id);
+      break;
+    }
+    process();
+  }
+}
+
+void MuxBridge::close_conn(std::uint32_t id) {
+  auto it = conns_.find(id);
+  if (it == conns_.end()) return;
+  auto conn = it->second;
+  conns_.erase(it);
+  if (!conn->closed) {
+    conn->closed = true;
+    if (conn->connected && stats_.active > 0) --stats_.active;
+    (void)mux_.close_stream(id, now());
+    boost::system::error_code ec;
+    conn->socket.close(ec);
+    conn->writable.cancel();
+    conn->write_wake.cancel();
+  }
+  owner_.stream_closed(id);
+  process();
+}
+
+void MuxBridge::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  timer_.cancel();
+  for (auto& [id, c] : conns_) {
+    c->closed = true;
+    boost::system::error_code ec;
+    c->socket.close(ec);
+    c->writable.cancel();
+    c->write_wake.cancel();
+  }
+  conns_.clear();
+}
+
+}  // namespace ssmc::session

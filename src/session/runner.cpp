@@ -1,0 +1,219 @@
+#include "session/runner.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+namespace ssmc::session {
+
+namespace {
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+channel::TimePoint now() { return channel::Clock::now(); }
+}  // namespace
+
+ChannelRunner::ChannelRunner(asio::any_io_executor ex, RunnerOptions options, crypto::RandomSource& rng,
+                             TransportSource& source, ChannelHandler& handler, FrameFilter* filter)
+    : ex_(ex),
+      rng_(rng),
+      engine_(std::move(options.engine), rng, now()),
+      source_(source),
+      handler_(handler),
+      filter_(filter),
+      wake_writer_(ex),
+      engine_timer_(ex),
+      transport_down_(ex) {}
+
+ChannelRunner::~ChannelRunner() = default;
+
+asio::awaitable<std::error_code> ChannelRunner::run() {
+  ++aux_tasks_;
+  asio::co_spawn(ex_, timer_loop(), asio::detached);
+  while (!stopping_) {
+    auto ws = co_await source_.next(attempt_);
+    if (!ws) {
+      if (!stopping_) last_error_ = ws.error();
+      stopping_ = true;
+      break;
+    }
+    if (stopping_) {
+      (*ws)->abort();
+      break;
+    }
+    if (attempt_ > 0) handler_.on_transport_restored(attempt_);
+    ++attempt_;
+    ws_ = std::move(*ws);
+    transport_ok_ = true;
+    filtered_.clear();
+    filtered_pos_ = 0;
+    engine_.on_transport_ready(now());
+    io_tasks_ = 2;
+    asio::co_spawn(ex_, reader(ws_.get()), asio::detached);
+    asio::co_spawn(ex_, writer(ws_.get()), asio::detached);
+    pump();
+    while (io_tasks_ > 0) {
+      transport_down_.expires_at(channel::TimePoint::max());
+      co_await transport_down_.async_wait(use_tuple);
+    }
+    ws_.reset();  // no operation is outstanding on it any more
+    if (!stopping_) {
+      engine_.on_transport_lost();
+      handler_.on_transport_lost(transport_error_);
+    }
+  }
+  finished_ = true;
+  engine_timer_.cancel();
+  while (aux_tasks_ > 0) {
+    transport_down_.expires_at(channel::TimePoint::max());
+    co_await transport_down_.async_wait(use_tuple);
+  }
+  co_return last_error_;
+}
+
+void ChannelRunner::task_done(int& counter) {
+  --counter;
+  transport_down_.cancel();
+}
+
+asio::awaitable<void> ChannelRunner::reader(net::WebSocket* ws) {
+  while (transport_ok_) {
+    auto m = co_await ws->read();
+    if (!m) {
+      transport_failed(m.error());
+      break;
+    }
+    if (!transport_ok_) break;
+    const auto t = now();
+    if (filter_) {
+      in_filtered_.clear();
+      filter_->incoming(m->data, t, in_filtered_);
+      for (const auto& f : in_filtered_) engine_.on_frame(f, t);
+    } else {
+      engine_.on_frame(m->data, t);
+    }
+    pump();
+  }
+  task_done(io_tasks_);
+}
+
+asio::awaitable<void> ChannelRunner::writer(net::WebSocket* ws) {
+  while (transport_ok_) {
+    std::span<const std::uint8_t> frame;
+    if (!injected_.empty()) {
+      write_buf_ = std::move(injected_.front());
+      injected_.pop_front();
+      frame = write_buf_;
+    } else if (filtered_pos_ < filtered_.size()) {
+      write_buf_.swap(filtered_[filtered_pos_++]);
+      frame = write_buf_;
+    } else {
+      const auto t = now();
+      auto f = engine_.poll_output(t);
+      if (!f) {
+        wake_writer_.expires_at(channel::TimePoint::max());
+        co_await wake_writer_.async_wait(use_tuple);
+        continue;
+      }
+      if (filter_) {
+        filtered_.clear();
+        filtered_pos_ = 0;
+        filter_->outgoing(*f, t, filtered_);
+        continue;
+      }
+      write_buf_.assign(f->begin(), f->end());
+      frame = write_buf_;
+    }
+    if (auto ec = co_await ws->write(frame)) {
+      transport_failed(ec);
+      break;
+    }
+    check_flush();
+  }
+  task_done(io_tasks_);
+}
+
+asio::awaitable<void> ChannelRunner::timer_loop() {
+  while (!finished_) {
+    auto deadline = engine_.next_deadline();
+    if (flush_deadline_ && (!deadline || *flush_deadline_ < *deadline)) deadline = flush_deadline_;
+    engine_timer_.expires_at(deadline ? *deadline : channel::TimePoint::max());
+    co_await engine_timer_.async_wait(use_tuple);
+    if (finished_) break;
+    const auto t = now();
+    if (deadline && t >= *deadline) {
+      engine_.on_timer(t);
+      pump();
+    }
+  }
+  task_done(aux_tasks_);
+}
+
+void ChannelRunner::transport_failed(std::error_code ec) {
+  if (!transport_ok_) return;
+  transport_ok_ = false;
+  transport_error_ = ec;
+  if (ws_) ws_->abort();
+  wake_writer_.cancel();
+}
+
+void ChannelRunner::pump() {
+  if (in_pump_) return;
+  in_pump_ = true;
+  while (auto e = engine_.poll_event()) {
+    if (auto* kms = std::get_if<channel::KmsRequest>(&*e)) {
+      ++aux_tasks_;
+      asio::co_spawn(
+          ex_,
+          [this, request = *kms]() -> asio::awaitable<void> {
+            auto result = co_await handler_.kms(request);
+            if (!finished_) {
+              engine_.on_kms_result(std::move(result), now());
+              pump();
+            }
+            task_done(aux_tasks_);
+          },
+          asio::detached);
+    }
+    handler_.on_event(*e);
+  }
+  in_pump_ = false;
+  check_flush();
+  wake_writer_.cancel();
+  engine_timer_.cancel();
+}
+
+std::error_code ChannelRunner::send(wire::PayloadType type, std::span<const std::uint8_t> payload) {
+  auto ec = engine_.send(type, payload, now());
+  if (!ec) {
+    wake_writer_.cancel();
+    engine_timer_.cancel();
+  }
+  return ec;
+}
+
+void ChannelRunner::stop(channel::Duration flush_for) {
+  if (stopping_) return;
+  stopping_ = true;
+  if (flush_for > channel::Duration::zero() && transport_ok_) {
+    flush_deadline_ = now() + flush_for;
+    pump();
+  } else {
+    transport_failed(make_error_code(net::Errc::closed));
+  }
+}
+
+void ChannelRunner::check_flush() {
+  if (stopping_ && transport_ok_ && flush_deadline_ &&
+      ((engine_.unacked_messages() == 0 && injected_.empty()) || now() >= *flush_deadline_)) {
+    transport_failed(make_error_code(net::Errc::closed));
+  }
+}
+
+void ChannelRunner::inject(std::vector<std::uint8_t> frame) {
+  injected_.push_back(std::move(frame));
+  wake_writer_.cancel();
+}
+
+void ChannelRunner::drop_transport() { transport_failed(make_error_code(net::Errc::closed)); }
+
+}  // namespace ssmc::session

@@ -1,0 +1,218 @@
+"""E2E: the emulator's API and gateway refuse what they must.
+
+* API calls without a signature, with a wrong secret, an unknown key, a stale
+  date or a body changed after signing are rejected with an AWS-shaped JSON
+  error (HTTP 400/403).
+* A session token opens the data channel once: a second WebSocket with the
+  same token is disconnected, and so is a token of another session.
+* A client whose first frame is garbage (not JSON, binary, JSON without a
+  token) is disconnected, while another session (an `ssmc forward`) keeps
+  working.
+"""
+
+import datetime
+import json
+import socket
+import time
+import unittest
+
+import e2e_common as e2e
+
+TARGET = "i-0e2e00000000005ec"
+
+
+def expect_disconnect(test, ws, timeout=10.0):
+    """The server must close the connection without sending a data message."""
+    ws.sock.settimeout(timeout)
+    try:
+        op, data = ws.recv()
+    except (e2e.WsClosed, ConnectionError) as e:
+        return str(e)
+    except socket.timeout:
+        test.fail("the server kept the connection open for %.0fs" % timeout)
+    test.fail("the server sent a data message instead of disconnecting: opcode %d, %r" % (op, data[:80]))
+
+
+class SecurityTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        e2e.require_binaries()
+        cls.emu = e2e.Emulator(targets=[TARGET], profile="faithful")
+        cls.client = e2e.ClientEnv(cls.emu)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.client.cleanup()
+        cls.emu.stop()
+
+    def start_session(self, document=None, parameters=None):
+        payload = {"Target": TARGET}
+        if document:
+            payload["DocumentName"] = document
+        if parameters:
+            payload["Parameters"] = parameters
+        status, body, _ = e2e.api_call(self.emu.endpoint, "StartSession", payload)
+        self.assertEqual(status, 200, body)
+        for k in ("SessionId", "TokenValue", "StreamUrl"):
+            self.assertIn(k, body)
+        return body
+
+    def assert_aws_error(self, status, body, codes):
+        self.assertIn(status, (400, 403), body)
+        self.assertIsInstance(body, dict, "error body is not JSON: %r" % (body,))
+        self.assertIn("__type", body, body)
+        self.assertTrue(any(c in body["__type"] for c in codes), body)
+        msg = body.get("message", body.get("Message"))
+        self.assertIsInstance(msg, str, body)
+        self.assertTrue(msg, body)
+
+    # ------------------------------------------------------------ API auth
+
+    def test_signed_start_session_works(self):
+        body = self.start_session()
+        self.assertTrue(body["StreamUrl"].startswith("ws://127.0.0.1:%d/" % self.emu.port), body)
+        e2e.api_call(self.emu.endpoint, "TerminateSession", {"SessionId": body["SessionId"]})
+
+    def test_unsigned_start_session_rejected(self):
+        status, body, headers = e2e.api_call(self.emu.endpoint, "StartSession", {"Target": TARGET}, sign=False)
+        self.assert_aws_error(status, body, ["MissingAuthenticationToken"])
+        self.assertIn("json", headers.get("Content-Type", ""))
+
+    def test_wrong_secret_rejected(self):
+        status, body, _ = e2e.api_call(self.emu.endpoint, "StartSession", {"Target": TARGET}, secret="wrong-secret")
+        self.assert_aws_error(status, body, ["InvalidSignature", "SignatureDoesNotMatch"])
+
+    def test_unknown_access_key_rejected(self):
+        status, body, _ = e2e.api_call(self.emu.endpoint, "StartSession", {"Target": TARGET},
+                                       access_key="AKIAUNKNOWN000000000")
+        self.assert_aws_error(status, body, ["UnrecognizedClient", "InvalidClientTokenId"])
+
+    def test_stale_signature_rejected(self):
+        import http.client
+        import urllib.parse
+        body = json.dumps({"Target": TARGET})
+        headers = {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "AmazonSSM.StartSession"}
+        old = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=30)
+        headers = e2e.sigv4_headers("POST", self.emu.endpoint + "/", body, "ssm", headers, now=old)
+        parts = urllib.parse.urlsplit(self.emu.endpoint)
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=15)
+        conn.request("POST", "/", body=body, headers=headers)
+        resp = conn.getresponse()
+        data = json.loads(resp.read())
+        conn.close()
+        self.assert_aws_error(resp.status, data, ["InvalidSignature", "SignatureExpired", "Expired"])
+
+    def test_body_changed_after_signing_rejected(self):
+        import http.client
+        import urllib.parse
+        body = json.dumps({"Target": TARGET})
+        headers = {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "AmazonSSM.StartSession"}
+        headers = e2e.sigv4_headers("POST", self.emu.endpoint + "/", body, "ssm", headers)
+        tampered = json.dumps({"Target": "i-0e2e00000000005ed"})
+        parts = urllib.parse.urlsplit(self.emu.endpoint)
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=15)
+        conn.request("POST", "/", body=tampered, headers=headers)
+        resp = conn.getresponse()
+        data = json.loads(resp.read())
+        conn.close()
+        self.assert_aws_error(resp.status, data, ["InvalidSignature", "SignatureDoesNotMatch"])
+
+    def test_signed_for_wrong_service_rejected(self):
+        status, body, _ = e2e.api_call(self.emu.endpoint, "StartSession", {"Target": TARGET}, service="kms")
+        self.assert_aws_error(status, body, ["InvalidSignature", "SignatureDoesNotMatch", "IncompleteSignature"])
+
+    # ------------------------------------------------------------ tokens
+
+    def test_token_is_single_use(self):
+        s = self.start_session()
+        first = e2e.WsClient(s["StreamUrl"])
+        second = None
+        try:
+            first.send(e2e.open_data_channel_json(s["TokenValue"]))
+            op, frame = first.recv()  # the shell's prompt as an output_stream_data AgentMessage
+            self.assertEqual(op, 2, "expected a binary AgentMessage")
+            self.assertIn(e2e.agent_message_type(frame), ("output_stream_data", "acknowledge"))
+
+            second = e2e.WsClient(s["StreamUrl"])
+            second.send(e2e.open_data_channel_json(s["TokenValue"]))
+            expect_disconnect(self, second)
+
+            # The first leg is still attached: it keeps getting frames or at least is not closed.
+            first.sock.settimeout(0.5)
+            try:
+                first.recv()
+            except socket.timeout:
+                pass
+        finally:
+            first.close()
+            if second:
+                second.close()
+            e2e.api_call(self.emu.endpoint, "TerminateSession", {"SessionId": s["SessionId"]})
+
+    def test_token_of_another_session_refused(self):
+        a = self.start_session()
+        b = self.start_session()
+        ws = e2e.WsClient(b["StreamUrl"])
+        try:
+            ws.send(e2e.open_data_channel_json(a["TokenValue"]))
+            expect_disconnect(self, ws)
+        finally:
+            ws.close()
+            for s in (a, b):
+                e2e.api_call(self.emu.endpoint, "TerminateSession", {"SessionId": s["SessionId"]})
+
+    def test_unknown_session_upgrade_refused(self):
+        url = "ws://127.0.0.1:%d/v1/data-channel/ssmc-doesnotexist?role=publish_subscribe" % self.emu.port
+        with self.assertRaises(e2e.WsClosed) as cm:
+            e2e.WsClient(url)
+        self.assertIn("404", str(cm.exception))
+
+    def test_garbage_first_frame_disconnected_other_session_unaffected(self):
+        echo = e2e.EchoServer()
+        fwd = e2e.Forwarder(self.client, TARGET, ["0:127.0.0.1:%d" % echo.port])
+        try:
+            addr = ("127.0.0.1", fwd.ready[0]["port"])
+            payload = b"before-garbage" * 1000
+            self.assertEqual(e2e.echo_roundtrip_halfclose(addr, payload, timeout=60), payload)
+
+            garbage = [
+                ("non-JSON text", lambda ws, s: ws.send("this is not json {")),
+                ("binary first", lambda ws, s: ws.send(b"\x00\x00\x00\x74" + b"x" * 200, binary=True)),
+                ("JSON without token", lambda ws, s: ws.send(json.dumps({"MessageSchemaVersion": "1.0"}))),
+                ("token in a binary frame",
+                 lambda ws, s: ws.send(e2e.open_data_channel_json(s["TokenValue"]).encode(), binary=True)),
+            ]
+            for name, send in garbage:
+                with self.subTest(garbage=name):
+                    s = self.start_session()
+                    ws = e2e.WsClient(s["StreamUrl"])
+                    try:
+                        send(ws, s)
+                        expect_disconnect(self, ws)
+                    finally:
+                        ws.close()
+                        e2e.api_call(self.emu.endpoint, "TerminateSession", {"SessionId": s["SessionId"]})
+
+            # A client that connects and never sends OpenDataChannel is dropped too (10 s deadline).
+            s = self.start_session()
+            ws = e2e.WsClient(s["StreamUrl"], timeout=20)
+            t0 = time.monotonic()
+            try:
+                expect_disconnect(self, ws, timeout=20)
+                self.assertLess(time.monotonic() - t0, 19)
+            finally:
+                ws.close()
+
+            self.assertTrue(self.emu.alive(), self.emu.stderr_text())
+            self.assertIsNone(fwd.proc.poll(), "ssmc forward died: " + fwd.stderr_text())
+            payload = b"after-garbage" * 5000
+            self.assertEqual(e2e.echo_roundtrip_halfclose(addr, payload, timeout=60), payload)
+            cp = e2e.run_ssmc(self.client, ["-q", "exec", TARGET, "--", "echo", "still-works"])
+            self.assertEqual((cp.returncode, cp.stdout), (0, b"still-works\n"), e2e.describe(cp))
+        finally:
+            fwd.stop()
+            echo.stop()
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,102 @@
+// The steady-state data path allocates nothing: once buffers have grown, a
+// bulk transfer between two sessions (write → poll_output in 1024-byte
+// Output-sized pieces → on_bytes → StreamData → consumed → recycle) reuses
+// them. Counted with a replacement global operator new (this test program
+// only).
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+
+#include "mux/smux_session.hpp"
+#include "mux_test_support.hpp"
+
+namespace {
+std::atomic<bool> g_counting{false};
+std::atomic<std::size_t> g_allocations{0};
+}  // namespace
+
+void* operator new(std::size_t n) {
+  if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+
+namespace ssmc::mux {
+namespace {
+
+using namespace test;
+
+struct BulkPair {
+  SmuxSession client{config(Role::client), t0()};
+  SmuxSession server{config(Role::server), t0()};
+  std::uint32_t id = 0;
+  Bytes chunk = pattern(1, 32 * 1024);
+  Bytes pipe;
+  std::size_t received = 0;
+  bool corrupt = false;
+
+  static SessionConfig config(Role role) {
+    SessionConfig c;
+    c.role = role;
+    c.keep_alive = true;  // timers are part of the steady state too
+    return c;
+  }
+
+  BulkPair() {
+    pipe.reserve(1024);
+    id = *client.open_stream(t0());
+  }
+
+  void round(TimePoint now) {
+    while (client.send_room(id) >= chunk.size()) (void)client.write(id, chunk, now);
+    for (SmuxSession* m : {&client, &server})
+      if (auto d = m->next_deadline(); d && *d <= now) m->on_timer(now);
+    while (client.has_output()) {
+      pipe.clear();
+      client.poll_output(pipe, 1024, now);
+      server.on_bytes(pipe, now);
+    }
+    while (server.has_output()) {  // NOPs
+      pipe.clear();
+      server.poll_output(pipe, 1024, now);
+      client.on_bytes(pipe, now);
+    }
+    while (auto e = server.poll_event()) {
+      if (auto* d = std::get_if<StreamData>(&*e)) {
+        if (d->bytes.empty() || d->bytes[0] != chunk[received % chunk.size()]) corrupt = true;
+        received += d->bytes.size();
+        server.consumed(d->id, d->bytes.size(), now);
+        server.recycle(std::move(d->bytes));
+      }
+    }
+    while (client.poll_event()) {
+    }
+  }
+};
+
+TEST(SmuxAllocation, SteadyStateBulkTransferDoesNotAllocate) {
+  BulkPair pair;
+  auto now = t0();
+  for (int i = 0; i < 20; ++i, now += std::chrono::seconds(1)) pair.round(now);
+  ASSERT_FALSE(pair.corrupt);
+  const std::size_t before = pair.received;
+
+  g_allocations = 0;
+  g_counting = true;
+  for (int i = 0; i < 200; ++i, now += std::chrono::seconds(1)) pair.round(now);
+  g_counting = false;
+
+  EXPECT_EQ(g_allocations.load(), 0u);
+  EXPECT_FALSE(pair.corrupt);
+  EXPECT_GT(pair.received - before, std::size_t{200} * 200 * 1024) << "data flowed";
+  EXPECT_FALSE(pair.client.dead());
+  EXPECT_FALSE(pair.server.dead());
+  EXPECT_GT(pair.client.stats().nops_out, 15u);
+}
+
+}  // namespace
+}  // namespace ssmc::mux
