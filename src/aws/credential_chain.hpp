@@ -8,12 +8,12 @@
 //   CredentialResolver r(std::move(input));
 //   while (true) {
 //     auto action = r.next_action();
-//     if (auto* h = std::get_if<HttpAction>(&action))       send it, then r.on_http_response(...) / r.on_http_error(...)
-//     else if (auto* p = std::get_if<RunProcessAction>(&action)) run argv, then r.on_process_result(...)
-//     else if (auto* m = std::get_if<PromptMfaAction>(&action))  ask the terminal, then r.on_mfa_code(...)
-//     else if (auto* w = std::get_if<WriteCacheAction>(&action)) write the file (mode 0600), nothing to feed back
-//     else if (auto* d = std::get_if<Done>(&action))             use d->credentials
-//     else if (auto* f = std::get_if<Failed>(&action))           report f->message
+//     HttpAction:       send it; r.on_http_response(...) or r.on_http_error(...)
+//     RunProcessAction: run argv; r.on_process_result(...) or r.on_process_error(...)
+//     PromptMfaAction:  ask on the terminal; r.on_mfa_code(...) or r.on_mfa_unavailable()
+//     WriteCacheAction: write the file (mode 0600); nothing to feed back
+//     Done:             use done.credentials; stop
+//     Failed:           show failed.message; stop
 //   }
 //
 // Nothing here opens a socket, spawns a process, sleeps, reads the clock or
@@ -30,7 +30,21 @@
 //   5. shared credentials file keys;  6. credential_process;
 //   7. config file keys;  8. AWS_CREDENTIAL_FILE, boto2 config (legacy);
 //   9. ECS/EKS container endpoint;  10. EC2 IMDS (v2 token, v1 fallback).
-// See plan_credentials for the exact rules and the deliberate deviations.
+// See plan_credentials for the exact rules. Caches as the CLI: assumed-role,
+// web-identity and SSO role credentials in ~/.aws/cli/cache/<sha1>.json
+// (reused with >= 15 minutes left, looked up before any token file is read),
+// SSO tokens in ~/.aws/sso/cache/<sha1>.json (refreshed through sso-oidc
+// CreateToken within 15 minutes of expiry).
+//
+// Beyond awscli 2.9.19, as the current CLI v2 does: AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE,
+// https/loopback/EKS container URIs, AccountId / aws_account_id,
+// ec2_metadata_v1_disabled, configured endpoint URLs for STS/SSO
+// (endpoints.hpp). Deliberate deviations: a timestamp without zone is UTC
+// (the CLI crashes); a profile reached as source_profile uses its own
+// sso_session (the CLI looks at the selected profile's); a legacy SSO token
+// past expiresAt fails locally (the CLI lets the portal refuse it); retries
+// back off without jitter; IMDS's "expiration extension" for stale
+// credentials and the newer `login` provider are not implemented.
 //
 // Secrets: Done::credentials, WriteCacheAction::contents, HttpAction headers
 // and bodies (signatures, tokens) are secrets: never log them. Every message
@@ -157,7 +171,9 @@ struct HttpAction {
   std::string path = "/";
   /// Query without '?', as on the wire; may be empty.
   std::string query;
-  /// Headers to send, Host first. Secret (tokens, signatures).
+  /// Headers to send, Host first; Content-Length when there is a body (an
+  /// HTTP layer that sets it itself must replace it, not add a second one).
+  /// Secret (tokens, signatures).
   Headers headers;
   /// Body. Secret (web identity token, SSO refresh token).
   std::string body;
@@ -371,8 +387,7 @@ CredentialResult<ContainerEndpoint> container_endpoint(const Environment& env);
 /// Errors: imds_bad_endpoint (bad URL or mode), credential_config_invalid_value
 /// (a number that does not parse, or attempts < 1).
 CredentialResult<ImdsConfig> imds_config(const Environment& env, const Properties* profile,
-                                         std::string_view endpoint_override = {},
-                                         std::string_view mode_override = {});
+                                         std::string_view endpoint_override = {}, std::string_view mode_override = {});
 
 // --- The resolver -------------------------------------------------------------------------
 
@@ -425,6 +440,6 @@ bool needs_refresh(const Credentials& credentials, std::chrono::system_clock::ti
 /// Errors: no_region, with a message naming the profile and the three ways
 /// to set one.
 CredentialResult<std::string> resolve_region(const Environment& env, const ProfileSet& profiles,
-                                              std::string_view cli_profile, std::string_view cli_region);
+                                             std::string_view cli_profile, std::string_view cli_region);
 
 }  // namespace ssmc::aws

@@ -151,8 +151,7 @@ std::optional<std::string> empty_to_none(std::optional<std::string> s) {
 
 // Reads the four-key credential object shared by the metadata services.
 CredentialResult<SourcedCredentials> credentials_from(const json::object& object, std::string_view what,
-                                                      std::string_view token_key, bool token_required,
-                                                      Errc code) {
+                                                      std::string_view token_key, bool token_required, Errc code) {
   SourcedCredentials out;
   bool bad = false;
   auto id = string_member(object, "AccessKeyId", bad);
@@ -177,10 +176,9 @@ CredentialResult<SourcedCredentials> credentials_from(const json::object& object
 }
 
 TimePoint from_epoch_ms(double ms) {
-  const double max_ms = static_cast<double>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                TimePoint::duration::max())
-                                                .count()) -
-                        1000.0;
+  const double max_ms =
+      static_cast<double>(std::chrono::duration_cast<std::chrono::milliseconds>(TimePoint::duration::max()).count()) -
+      1000.0;
   if (ms >= max_ms) return TimePoint::max();
   if (ms <= -max_ms) return TimePoint::min();
   return TimePoint(std::chrono::duration_cast<TimePoint::duration>(
@@ -238,8 +236,7 @@ Result<TimePoint> parse_iso8601(std::string_view text) {
   std::int64_t offset = 0;
   if (!parse_zone(zone, offset)) return bad;
 
-  const std::int64_t seconds = days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day)) *
-                                   86400 +
+  const std::int64_t seconds = days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day)) * 86400 +
                                hour * 3600 + minute * 60 + second - offset;
   using namespace std::chrono;
   const std::int64_t max_seconds = duration_cast<std::chrono::seconds>(TimePoint::duration::max()).count() - 1;
@@ -429,7 +426,8 @@ std::string assume_role_cache_key(const AssumeRoleCacheArgs& args) {
 
 std::string sso_credentials_cache_key(std::string_view account_id, std::string_view role_name,
                                       std::string_view session_name, std::string_view start_url) {
-  std::string text = "{\"accountId\":" + python_json_string(account_id) + ",\"roleName\":" + python_json_string(role_name);
+  std::string text =
+      "{\"accountId\":" + python_json_string(account_id) + ",\"roleName\":" + python_json_string(role_name);
   if (!session_name.empty())
     text += ",\"sessionName\":" + python_json_string(session_name);
   else

@@ -116,8 +116,8 @@ std::optional<ParsedUrl> parse_http_url(std::string_view text) {
   if (!u.has_authority() || u.encoded_host().empty() || u.has_userinfo()) return std::nullopt;
   out.host_type = u.host_type();
   if (out.host_type == boost::urls::host_type::ipvfuture) return std::nullopt;
-  out.host = out.host_type == boost::urls::host_type::ipv6 ? u.host_ipv6_address().to_string()
-                                                            : std::string(u.encoded_host());
+  out.host =
+      out.host_type == boost::urls::host_type::ipv6 ? u.host_ipv6_address().to_string() : std::string(u.encoded_host());
   const std::uint16_t default_port = out.scheme == "https" ? 443 : 80;
   out.port = default_port;
   if (u.has_port() && !u.port().empty()) {
@@ -159,9 +159,9 @@ class Planner {
   CredentialResult<CredentialPlan> run() {
     const bool named = explicit_profile_ || env_get(in_.env, "AWS_PROFILE") || env_get(in_.env, "AWS_DEFAULT_PROFILE");
     if (named && !cfg_.profiles.profiles.contains(profile_)) {
-      const std::string from = explicit_profile_                  ? "--profile"
+      const std::string from = explicit_profile_                 ? "--profile"
                                : env_get(in_.env, "AWS_PROFILE") ? "AWS_PROFILE"
-                                                                  : "AWS_DEFAULT_PROFILE";
+                                                                 : "AWS_DEFAULT_PROFILE";
       return fail(Errc::profile_not_found, "profile " + quoted(profile_) + " (from " + from + ") is not in " +
                                                config_path() + " or " + credentials_path() + "; add " +
                                                section_for(profile_) + " or use an existing profile");
@@ -229,9 +229,8 @@ class Planner {
 
   CredentialError no_credentials() const {
     return fail(Errc::no_credentials,
-                "no AWS credentials found for profile " + quoted(profile_) +
-                    " (environment, " + config_path() + ", " + credentials_path() +
-                    ", container and EC2 metadata checked); run 'aws configure" +
+                "no AWS credentials found for profile " + quoted(profile_) + " (environment, " + config_path() + ", " +
+                    credentials_path() + ", container and EC2 metadata checked); run 'aws configure" +
                     (profile_ == "default" ? std::string() : " --profile " + profile_) +
                     "', set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or choose another profile");
   }
@@ -268,7 +267,7 @@ class Planner {
 
   // Static keys of one file's profile (SharedCredentialProvider / ConfigProvider).
   CredentialResult<std::optional<StaticSource>> static_keys(const SectionMap& sections, const std::string& name,
-                                                           std::string_view method, const std::string& file) const {
+                                                            std::string_view method, const std::string& file) const {
     const auto it = sections.find(name);
     if (it == sections.end() || !it->second.contains("aws_access_key_id")) return std::optional<StaticSource>();
     const Properties& p = it->second;
@@ -289,15 +288,14 @@ class Planner {
     }
     s.account_id = empty_to_none(prop(&p, "aws_account_id"));
     s.method = std::string(method);
-    s.description = (method == "config-file" ? "config file " : "shared credentials file ") + file + ", profile " +
-                    quoted(name);
+    s.description =
+        (method == "config-file" ? "config file " : "shared credentials file ") + file + ", profile " + quoted(name);
     return std::optional<StaticSource>(std::move(s));
   }
 
   // ProfileProviderBuilder.providers: web identity, SSO, shared credentials
   // file, credential_process, config file.
-  CredentialResult<std::optional<CredentialSource>> profile_providers(const std::string& name,
-                                                                     bool disable_env) const {
+  CredentialResult<std::optional<CredentialSource>> profile_providers(const std::string& name, bool disable_env) const {
     using Out = std::optional<CredentialSource>;
     const Properties* props = profile(name);
     auto get = [&](std::string_view key, std::string_view env_key) -> const std::string* {
@@ -362,15 +360,15 @@ class Planner {
       session_name = *session;
       const auto it = cfg_.profiles.sso_sessions.find(*session);
       if (it == cfg_.profiles.sso_sessions.end())
-        return fail(Errc::sso_session_not_found,
-                    "profile " + quoted(name) + ": sso_session " + quoted(*session) + " does not exist in " +
-                        config_path() + "; add [sso-session " + *session +
-                        "] with sso_start_url and sso_region, or fix sso_session");
+        return fail(Errc::sso_session_not_found, "profile " + quoted(name) + ": sso_session " + quoted(*session) +
+                                                     " does not exist in " + config_path() + "; add [sso-session " +
+                                                     *session +
+                                                     "] with sso_start_url and sso_region, or fix sso_session");
       for (const auto& [key, value] : it->second) {
         if (const Property* own = find_property(merged, key); own && own->value != value.value)
-          return fail(Errc::credential_config_conflict,
-                      "profile " + quoted(name) + ": " + key + " differs between " + section_for(name) +
-                          " and [sso-session " + *session + "]; remove it from the profile or make them equal");
+          return fail(Errc::credential_config_conflict, "profile " + quoted(name) + ": " + key + " differs between " +
+                                                            section_for(name) + " and [sso-session " + *session +
+                                                            "]; remove it from the profile or make them equal");
         merged[key] = value;
       }
     }
@@ -412,7 +410,8 @@ class Planner {
       auto text = in_.files ? in_.files->read_file(path) : Result<std::string>(make_error_code(std::errc::io_error));
       if (!text)
         return fail(Errc::credential_file_unreadable, "AWS_CREDENTIAL_FILE names " + path + ", which cannot be read (" +
-                                                          text.error().message() + "); fix or unset AWS_CREDENTIAL_FILE");
+                                                          text.error().message() +
+                                                          "); fix or unset AWS_CREDENTIAL_FILE");
       std::map<std::string, std::string, std::less<>> values;
       std::string_view rest = *text;
       while (!rest.empty()) {
@@ -523,10 +522,10 @@ class Planner {
 
   std::optional<CredentialError> validate_source_profile(const std::string& parent, const std::string& source) const {
     if (!profile(source))
-      return fail(Errc::source_profile_not_found,
-                  "profile " + quoted(parent) + ": source_profile " + quoted(source) + " does not exist in " +
-                      config_path() + " or " + credentials_path() + "; add " + section_for(source) +
-                      " or fix source_profile");
+      return fail(Errc::source_profile_not_found, "profile " + quoted(parent) + ": source_profile " + quoted(source) +
+                                                      " does not exist in " + config_path() + " or " +
+                                                      credentials_path() + "; add " + section_for(source) +
+                                                      " or fix source_profile");
     if (std::find(visited_.begin(), visited_.end(), source) == visited_.end()) return std::nullopt;
     if (source != parent) {
       std::string path;
@@ -617,11 +616,9 @@ CredentialResult<SharedConfig> load_shared_config(const Environment& env, FileRe
     if (!text) {
       if (text.error() == std::errc::no_such_file_or_directory || text.error() == std::errc::is_a_directory)
         return std::nullopt;
-      return fail(Errc::credential_file_unreadable, "cannot read " + path + " (" + text.error().message() +
-                                                        "); fix its permissions or point " +
-                                                        (kind == FileKind::config ? "AWS_CONFIG_FILE"
-                                                                                  : "AWS_SHARED_CREDENTIALS_FILE") +
-                                                        " elsewhere");
+      return fail(Errc::credential_file_unreadable,
+                  "cannot read " + path + " (" + text.error().message() + "); fix its permissions or point " +
+                      (kind == FileKind::config ? "AWS_CONFIG_FILE" : "AWS_SHARED_CREDENTIALS_FILE") + " elsewhere");
     }
     auto parsed = parse_config_file(*text, kind);
     if (!parsed) return CredentialError{parsed.error().code, path + ": " + parsed.error().message};
@@ -648,9 +645,9 @@ CredentialResult<ContainerEndpoint> container_endpoint(const Environment& env) {
       relative ? "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI" : "AWS_CONTAINER_CREDENTIALS_FULL_URI";
   auto parsed = parse_http_url(url);
   if (!parsed)
-    return fail(Errc::container_bad_endpoint,
-                std::string(variable) +
-                    " is not an http(s) URL with a host (e.g. http://localhost:8080/credentials); fix it");
+    return fail(
+        Errc::container_bad_endpoint,
+        std::string(variable) + " is not an http(s) URL with a host (e.g. http://localhost:8080/credentials); fix it");
   if (!relative && parsed->scheme == "http" && !allowed_http_container_host(*parsed))
     return fail(Errc::container_bad_endpoint,
                 "AWS_CONTAINER_CREDENTIALS_FULL_URI uses http to host " + quoted(parsed->host) +
@@ -682,16 +679,17 @@ CredentialResult<ImdsConfig> imds_config(const Environment& env, const Propertie
   if (!mode_override.empty()) {
     mode_text = std::string(mode_override);
     mode_source = "the endpoint mode override";
-  } else if (const std::string* m = get("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", "ec2_metadata_service_endpoint_mode")) {
+  } else if (const std::string* m =
+                 get("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", "ec2_metadata_service_endpoint_mode")) {
     mode_text = *m;
     mode_source = env_get(env, "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE") ? "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE"
-                                                                        : "ec2_metadata_service_endpoint_mode";
+                                                                         : "ec2_metadata_service_endpoint_mode";
   }
   if (!mode_source.empty()) {
     const std::string lower = ascii_lower(mode_text);
     if (lower != "ipv4" && lower != "ipv6")
-      return fail(Errc::imds_bad_endpoint, "`" + mode_text + "` is not a valid endpoint mode (" + mode_source +
-                                               "); use IPv4 or IPv6");
+      return fail(Errc::imds_bad_endpoint,
+                  "`" + mode_text + "` is not a valid endpoint mode (" + mode_source + "); use IPv4 or IPv6");
     ipv6 = lower == "ipv6";
   } else {
     ipv6 = ensure_boolean(get("AWS_IMDS_USE_IPV6", "imds_use_ipv6"));
@@ -711,8 +709,9 @@ CredentialResult<ImdsConfig> imds_config(const Environment& env, const Propertie
   }
   auto parsed = parse_http_url(base);
   if (!parsed)
-    return fail(Errc::imds_bad_endpoint, base_source + " is not a valid http(s) URL with a host (invalid uri "
-                                                       "character or form); write it as http://host[:port]/");
+    return fail(Errc::imds_bad_endpoint, base_source +
+                                             " is not a valid http(s) URL with a host (invalid uri "
+                                             "character or form); write it as http://host[:port]/");
   if (base.back() != '/') base += '/';
   out.base_url = base;
   out.scheme = parsed->scheme;
@@ -755,7 +754,7 @@ bool needs_refresh(const Credentials& credentials, std::chrono::system_clock::ti
 }
 
 CredentialResult<std::string> resolve_region(const Environment& env, const ProfileSet& profiles,
-                                              std::string_view cli_profile, std::string_view cli_region) {
+                                             std::string_view cli_profile, std::string_view cli_region) {
   if (!cli_region.empty()) return std::string(cli_region);
   for (std::string_view name : {"AWS_REGION", "AWS_DEFAULT_REGION"}) {
     if (const std::string* v = env_get(env, name); v && !v->empty()) return *v;

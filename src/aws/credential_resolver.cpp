@@ -452,9 +452,9 @@ struct CredentialResolver::Impl {
     if (c.auth_token_file) {
       auto text = in.files->read_file(*c.auth_token_file);
       if (!text)
-        return fail(Errc::credential_file_unreadable,
-                    "cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE " + *c.auth_token_file + " (" +
-                        text.error().message() + "); fix the path or unset the variable");
+        return fail(Errc::credential_file_unreadable, "cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE " +
+                                                          *c.auth_token_file + " (" + text.error().message() +
+                                                          "); fix the path or unset the variable");
       token = std::move(*text);
     }
     if (token) {
@@ -605,7 +605,8 @@ struct CredentialResolver::Impl {
   // Handles an STS answer; on success returns the parsed credentials.
   std::optional<StsCredentials> sts_answer(std::string_view action, const std::string& role_arn,
                                            const std::string& profile) {
-    const std::string what = "STS " + std::string(action) + " for role " + role_arn + " (profile " + quoted(profile) + ")";
+    const std::string what =
+        "STS " + std::string(action) + " for role " + role_arn + " (profile " + quoted(profile) + ")";
     if (http_error) {
       if (attempt < max_attempts) {
         resend(backoff());
@@ -679,8 +680,7 @@ struct CredentialResolver::Impl {
     if (!token)
       return fail(Errc::credential_file_unreadable,
                   "cannot read the web identity token file " + w.token_file + " of profile " + quoted(w.profile) +
-                      " (" + token.error().message() +
-                      "); fix web_identity_token_file / AWS_WEB_IDENTITY_TOKEN_FILE");
+                      " (" + token.error().message() + "); fix web_identity_token_file / AWS_WEB_IDENTITY_TOKEN_FILE");
     remember(*token);
     WebIdentityParams params{w.role_arn, w.role_session_name.value_or(default_session_name()), std::move(*token)};
     HttpAction a;
@@ -714,20 +714,23 @@ struct CredentialResolver::Impl {
       return;
     }
     const auto h = home();
-    const std::string login = "run 'aws sso login --profile " + plan->profile + "'";
+    const std::string login = "run 'aws sso login --profile " + s.profile + "'";
     if (!h)
-      return fail(Errc::sso_token_missing,
-                  "profile " + quoted(s.profile) + " uses SSO but HOME is not set, so the token cache "
-                  "(~/.aws/sso/cache) cannot be found; set HOME and " + login);
+      return fail(Errc::sso_token_missing, "profile " + quoted(s.profile) +
+                                               " uses SSO but HOME is not set, so the token cache "
+                                               "(~/.aws/sso/cache) cannot be found; set HOME and " +
+                                               login);
     sso_token_path = *h + "/.aws/sso/cache/" + sso_token_cache_key(s.session_name, s.start_url) + ".json";
     auto text = in.files->read_file(sso_token_path);
     if (!text) {
       if (text.error() == std::errc::no_such_file_or_directory)
         return fail(Errc::sso_token_missing, "no cached SSO token for profile " + quoted(s.profile) + " (" +
                                                  sso_token_path + " does not exist); " + login);
-      return fail(Errc::credential_file_unreadable,
-                  "cannot read the SSO token cache " + sso_token_path + " (" + text.error().message() + "); fix its "
-                  "permissions or " + login);
+      return fail(Errc::credential_file_unreadable, "cannot read the SSO token cache " + sso_token_path + " (" +
+                                                        text.error().message() +
+                                                        "); fix its "
+                                                        "permissions or " +
+                                                        login);
     }
     auto token = parse_sso_token(*text);
     if (!token)
@@ -739,8 +742,8 @@ struct CredentialResolver::Impl {
     if (sso_token.refresh_token) remember(*sso_token.refresh_token);
     if (sso_token.client_secret) remember(*sso_token.client_secret);
     if (!s.session_name.empty() && expires_within(sso_token.expires_at, in.now, kCredentialRefreshWindow) &&
-        sso_token.refresh_token &&
-        sso_token.client_id && sso_token.client_secret && sso_token.registration_expires_at) {
+        sso_token.refresh_token && sso_token.client_id && sso_token.client_secret &&
+        sso_token.registration_expires_at) {
       auto registration = parse_iso8601(*sso_token.registration_expires_at);
       if (registration && *registration > in.now) {
         Endpoint endpoint;
@@ -771,8 +774,8 @@ struct CredentialResolver::Impl {
         next.start_url = s.start_url;
         next.region = s.sso_region;
         next.access_token = std::move(refreshed->access_token);
-        next.expires_at = in.now > TimePoint::max() - refreshed->expires_in ? TimePoint::max()
-                                                                              : in.now + refreshed->expires_in;
+        next.expires_at =
+            in.now > TimePoint::max() - refreshed->expires_in ? TimePoint::max() : in.now + refreshed->expires_in;
         next.client_id = sso_token.client_id;
         next.client_secret = sso_token.client_secret;
         next.registration_expires_at = sso_token.registration_expires_at;
@@ -789,8 +792,8 @@ struct CredentialResolver::Impl {
     const auto& s = std::get<SsoSource>(plan->source);
     if (sso_token.expires_at <= in.now)
       return fail(Errc::sso_token_expired, "the SSO session for profile " + quoted(s.profile) + " expired at " +
-                                               format_iso8601(sso_token.expires_at) + "; run 'aws sso login --profile " +
-                                               plan->profile + "'");
+                                               format_iso8601(sso_token.expires_at) +
+                                               "; run 'aws sso login --profile " + s.profile + "'");
     Endpoint endpoint;
     if (!resolve_service_endpoint(Service::sso_portal, s.sso_region, endpoint)) return;
     HttpAction a = request_for(endpoint, "sso:GetRoleCredentials", "GET", "/federation/credentials");
@@ -825,13 +828,13 @@ struct CredentialResolver::Impl {
     std::string type = header_value(response_headers, "x-amzn-ErrorType");
     type = type.substr(0, type.find(':'));
     const std::string message = json_error_message(response_body);
-    const std::string detail = "HTTP " + std::to_string(status) + (type.empty() ? "" : " " + type) +
-                               (message.empty() ? "" : ": " + message);
+    const std::string detail =
+        "HTTP " + std::to_string(status) + (type.empty() ? "" : " " + type) + (message.empty() ? "" : ": " + message);
     if (status == 401 || type == "UnauthorizedException")
       return fail(Errc::sso_token_expired, what + " was refused (" + detail +
                                                "): the SSO session has expired or is invalid; run 'aws sso login "
                                                "--profile " +
-                                               plan->profile + "'");
+                                               s.profile + "'");
     if ((retryable_status(status) || status == 429) && attempt < max_attempts) return resend(backoff());
     fail(Errc::sso_error, what + " failed (" + detail + "); check sso_account_id and sso_role_name");
   }
@@ -854,7 +857,8 @@ struct CredentialResolver::Impl {
     cache_path = cli_cache_path(assume_role_cache_key(key));
     if (auto cached = read_cache(cache_path)) {
       auto account = cached->assumed_role_arn ? account_id_from_arn(*cached->assumed_role_arn) : std::nullopt;
-      if (!set_result(std::move(cached->credentials), std::move(account), "assume-role", role_description(r) + " (cached)"))
+      if (!set_result(std::move(cached->credentials), std::move(account), "assume-role",
+                      role_description(r) + " (cached)"))
         return;
       ++role_index;
       return;
@@ -904,9 +908,9 @@ struct CredentialResolver::Impl {
     params.time = in.now;
     auto signing = sign_headers(to_sign, creds, params);
     if (!signing)
-      return fail(static_cast<Errc>(signing.error().value()),
-                  "cannot sign STS AssumeRole for profile " + quoted(r.profile) + " with the source credentials (" +
-                      description + "): " + signing.error().message());
+      return fail(static_cast<Errc>(signing.error().value()), "cannot sign STS AssumeRole for profile " +
+                                                                  quoted(r.profile) + " with the source credentials (" +
+                                                                  description + "): " + signing.error().message());
     for (auto& h : signing->headers) a.headers.push_back(std::move(h));
     add_content_length(a);
     attempt = 1;

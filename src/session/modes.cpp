@@ -57,7 +57,20 @@ void write_all(int fd, std::string_view text) { write_all(fd, {reinterpret_cast<
 // Terminal state restored on every exit path (normal, signals, atexit).
 termios g_saved_termios{};
 bool g_termios_saved = false;
+// fd 0's file status flags: Asio makes the descriptor O_NONBLOCK, and a dup
+// shares the open file description with the user's shell, which must get
+// it back blocking (dash: "turning off NDELAY mode").
+int g_stdin_flags = -1;
+void restore_stdin_flags() {
+  if (g_stdin_flags >= 0) ::fcntl(0, F_SETFL, g_stdin_flags);
+}
+void save_stdin_flags() {
+  if (g_stdin_flags >= 0) return;
+  g_stdin_flags = ::fcntl(0, F_GETFL);
+  if (g_stdin_flags >= 0) std::atexit(restore_stdin_flags);
+}
 void restore_terminal() {
+  restore_stdin_flags();
   if (g_termios_saved) {
     ::tcsetattr(0, TCSADRAIN, &g_saved_termios);
     g_termios_saved = false;
@@ -75,6 +88,7 @@ wire::TerminalSize terminal_size() {
 class StdinReader {
  public:
   explicit StdinReader(asio::any_io_executor ex) : sd_(ex) {
+    save_stdin_flags();
     int fd = ::dup(0);
     boost::system::error_code ec;
     if (fd >= 0) {
@@ -82,8 +96,6 @@ class StdinReader {
       if (ec) {
         ::close(fd);
         blocking_ = true;
-      } else {
-        sd_.non_blocking(true, ec);
       }
     } else {
       blocking_ = true;
@@ -100,7 +112,9 @@ class StdinReader {
   void close() {
     boost::system::error_code ec;
     sd_.close(ec);
+    restore_stdin_flags();
   }
+  ~StdinReader() { close(); }
 
  private:
   asio::posix::stream_descriptor sd_;

@@ -66,8 +66,8 @@ std::string sts_xml(std::string_view action, std::string_view id, std::string_vi
          std::string(action) + "Result><AssumedRoleUser><AssumedRoleId>AROAX:s</AssumedRoleId><Arn>" +
          std::string(arn) + "</Arn></AssumedRoleUser><Credentials><AccessKeyId>" + std::string(id) +
          "</AccessKeyId><SecretAccessKey>" + std::string(secret) + "</SecretAccessKey><SessionToken>" +
-         std::string(token) + "</SessionToken><Expiration>" + std::string(expiration) + "</Expiration></Credentials></" +
-         std::string(action) + "Result></" + std::string(action) + "Response>";
+         std::string(token) + "</SessionToken><Expiration>" + std::string(expiration) +
+         "</Expiration></Credentials></" + std::string(action) + "Result></" + std::string(action) + "Response>";
 }
 
 HttpReply sts_ok(std::string_view id = "ASIAROLE", std::string_view secret = "ROLESECRETKEY",
@@ -88,13 +88,14 @@ const char* kBaseKeys = "[base]\naws_access_key_id = AKIABASE\naws_secret_access
 // --- environment and files -------------------------------------------------------------
 
 TEST(Chain, EnvironmentProvider) {
-  Scenario s("", "", {{"HOME", kHome},
-                   {"AWS_ACCESS_KEY_ID", "AKIAENV"},
-                   {"AWS_SECRET_ACCESS_KEY", "ENVSECRET"},
-                   {"AWS_SESSION_TOKEN", "SESSION"},
-                   {"AWS_SECURITY_TOKEN", "LEGACYTOKEN"},
-                   {"AWS_CREDENTIAL_EXPIRATION", "2025-06-01T13:00:00Z"},
-                   {"AWS_ACCOUNT_ID", "123456789012"}});
+  Scenario s("", "",
+             {{"HOME", kHome},
+              {"AWS_ACCESS_KEY_ID", "AKIAENV"},
+              {"AWS_SECRET_ACCESS_KEY", "ENVSECRET"},
+              {"AWS_SESSION_TOKEN", "SESSION"},
+              {"AWS_SECURITY_TOKEN", "LEGACYTOKEN"},
+              {"AWS_CREDENTIAL_EXPIRATION", "2025-06-01T13:00:00Z"},
+              {"AWS_ACCOUNT_ID", "123456789012"}});
   World w;
   const Done d = expect_done(s.run(w));
   EXPECT_EQ(d.credentials.access_key_id, "AKIAENV");
@@ -131,10 +132,12 @@ TEST(Chain, EnvironmentKeyWithoutSecretIsAnError) {
 }
 
 TEST(Chain, ProviderOrderOfOneProfile) {
-  const std::string config = "[profile p]\naws_access_key_id = AKIACONFIG\naws_secret_access_key = CONFIGSECRET\n"
-                             "credential_process = /bin/get-creds --for p\naws_account_id = 999988887777\n";
+  const std::string config =
+      "[profile p]\naws_access_key_id = AKIACONFIG\naws_secret_access_key = CONFIGSECRET\n"
+      "credential_process = /bin/get-creds --for p\naws_account_id = 999988887777\n";
   {  // credentials file beats credential_process and config keys
-    Scenario s(config, "[p]\naws_access_key_id = AKIACRED\naws_secret_access_key = CREDSECRET\naws_session_token = T\n");
+    Scenario s(config,
+               "[p]\naws_access_key_id = AKIACRED\naws_secret_access_key = CREDSECRET\naws_session_token = T\n");
     s.in.cli_profile = "p";
     World w;
     const Done d = expect_done(s.run(w));
@@ -194,7 +197,8 @@ TEST(Chain, ProfileMustExistWhenNamed) {
     EXPECT_NE(f.message.find("[profile nope]"), std::string::npos);
   }
   // Even with environment credentials (the CLI checks the profile first).
-  Scenario s("", "", {{"HOME", kHome}, {"AWS_PROFILE", "nope"}, {"AWS_ACCESS_KEY_ID", "A"}, {"AWS_SECRET_ACCESS_KEY", "S"}});
+  Scenario s("", "",
+             {{"HOME", kHome}, {"AWS_PROFILE", "nope"}, {"AWS_ACCESS_KEY_ID", "A"}, {"AWS_SECRET_ACCESS_KEY", "S"}});
   World w;
   expect_failed(s.run(w), Errc::profile_not_found);
 }
@@ -227,7 +231,8 @@ TEST(Chain, LegacyCredentialFiles) {
   EXPECT_EQ(d.method, "ec2-credentials-file");
 
   Scenario boto("", "", {{"HOME", kHome}, {"AWS_EC2_METADATA_DISABLED", "true"}});
-  boto.files.files["/home/u/.boto"] = "[Credentials]\naws_access_key_id = AKIABOTO\naws_secret_access_key = BOTOSECRET\n";
+  boto.files.files["/home/u/.boto"] =
+      "[Credentials]\naws_access_key_id = AKIABOTO\naws_secret_access_key = BOTOSECRET\n";
   World w2;
   const Done b = expect_done(boto.run(w2));
   EXPECT_EQ(b.credentials.access_key_id, "AKIABOTO");
@@ -267,8 +272,10 @@ TEST(Chain, CredentialProcessFailures) {
     World w;
     w.process = [](const RunProcessAction&) {
       return ProcessReply{
-          0, R"({"Version": 1, "AccessKeyId": "A", "SecretAccessKey": "S", "Expiration": "2025-06-01T11:00:00Z"})",
-          "", {}};
+          0,
+          R"({"Version": 1, "AccessKeyId": "A", "SecretAccessKey": "S", "Expiration": "2025-06-01T11:00:00Z"})",
+          "",
+          {}};
     };
     expect_failed(s.run(w), Errc::credentials_expired);
   }
@@ -311,9 +318,8 @@ TEST(Chain, AssumeRoleFromStaticSourceWritesAndReusesTheCliCache) {
     cache_path = w.writes[0].path;
     cache_contents = w.writes[0].contents;
     // The key hashes only configured arguments (the generated session name is left out).
-    EXPECT_EQ(cache_path,
-              "/home/u/.aws/cli/cache/" + assume_role_cache_key({"arn:aws:iam::111122223333:role/dev", {}, {}, {}, {}}) +
-                  ".json");
+    EXPECT_EQ(cache_path, "/home/u/.aws/cli/cache/" +
+                              assume_role_cache_key({"arn:aws:iam::111122223333:role/dev", {}, {}, {}, {}}) + ".json");
   }
   {
     Scenario s(config, kBaseKeys);
@@ -339,14 +345,15 @@ TEST(Chain, AssumeRoleFromStaticSourceWritesAndReusesTheCliCache) {
 }
 
 TEST(Chain, RoleChainSignsEachCallWithThePreviousCredentials) {
-  Scenario s("[profile a]\nrole_arn = arn:aws:iam::1:role/a\nsource_profile = b\nrole_session_name = sa\n"
-          "[profile b]\nrole_arn = arn:aws:iam::1:role/b\nsource_profile = base\nduration_seconds = 1_200\n",
-          kBaseKeys);
+  Scenario s(
+      "[profile a]\nrole_arn = arn:aws:iam::1:role/a\nsource_profile = b\nrole_session_name = sa\n"
+      "[profile b]\nrole_arn = arn:aws:iam::1:role/b\nsource_profile = base\nduration_seconds = 1_200\n",
+      kBaseKeys);
   s.in.cli_profile = "a";
   World w;
   w.http = [&](const HttpAction& r) {
     return form_fields(r.body).at("RoleArn") == "arn:aws:iam::1:role/b" ? sts_ok("ASIAB", "BSECRETKEY", "BTOKENVALUE")
-                                                                         : sts_ok("ASIAA", "ASECRETKEY", "ATOKENVALUE");
+                                                                        : sts_ok("ASIAA", "ASECRETKEY", "ATOKENVALUE");
   };
   const Done d = expect_done(s.run(w));
   EXPECT_EQ(d.credentials.access_key_id, "ASIAA");
@@ -364,8 +371,9 @@ TEST(Chain, RoleChainSignsEachCallWithThePreviousCredentials) {
 }
 
 TEST(Chain, MfaIsAskedAndSentOrFailsWithoutATerminal) {
-  const std::string config = "[profile m]\nrole_arn = arn:aws:iam::1:role/m\nsource_profile = base\n"
-                             "mfa_serial = arn:aws:iam::1:mfa/alice\nexternal_id = ext\nregion = us-east-1\n";
+  const std::string config =
+      "[profile m]\nrole_arn = arn:aws:iam::1:role/m\nsource_profile = base\n"
+      "mfa_serial = arn:aws:iam::1:mfa/alice\nexternal_id = ext\nregion = us-east-1\n";
   {
     Scenario s(config, kBaseKeys);
     s.in.cli_profile = "m";
@@ -475,7 +483,8 @@ TEST(Chain, RoleConfigurationErrors) {
     std::string says;
   };
   const Case cases[] = {
-      {"[profile a]\nrole_arn = r\n", Errc::credential_config_incomplete, "neither source_profile nor credential_source"},
+      {"[profile a]\nrole_arn = r\n", Errc::credential_config_incomplete,
+       "neither source_profile nor credential_source"},
       {"[profile a]\nrole_arn = r\nsource_profile = b\ncredential_source = Environment\n",
        Errc::credential_config_conflict, "both source_profile and credential_source"},
       {"[profile a]\nrole_arn = r\ncredential_source = environment\n", Errc::credential_config_invalid_value,
@@ -504,8 +513,9 @@ TEST(Chain, RoleConfigurationErrors) {
 
 TEST(Chain, SelfReferenceWithStaticKeysAndCredentialSources) {
   {
-    Scenario s("[profile a]\nrole_arn = arn:aws:iam::1:role/a\nsource_profile = a\n"
-            "aws_access_key_id = AKIASELF\naws_secret_access_key = SELFSECRET\n");
+    Scenario s(
+        "[profile a]\nrole_arn = arn:aws:iam::1:role/a\nsource_profile = a\n"
+        "aws_access_key_id = AKIASELF\naws_secret_access_key = SELFSECRET\n");
     s.in.cli_profile = "a";
     World w;
     w.http = [](const HttpAction&) { return sts_ok(); };
@@ -514,7 +524,7 @@ TEST(Chain, SelfReferenceWithStaticKeysAndCredentialSources) {
   }
   {  // credential_source Environment reads the environment even with --profile
     Scenario s("[profile a]\nrole_arn = arn:aws:iam::1:role/a\ncredential_source = Environment\n", "",
-            {{"HOME", kHome}, {"AWS_ACCESS_KEY_ID", "AKIAENV"}, {"AWS_SECRET_ACCESS_KEY", "ENVSECRET"}});
+               {{"HOME", kHome}, {"AWS_ACCESS_KEY_ID", "AKIAENV"}, {"AWS_SECRET_ACCESS_KEY", "ENVSECRET"}});
     s.in.cli_profile = "a";
     World w;
     w.http = [](const HttpAction&) { return sts_ok(); };
@@ -533,16 +543,19 @@ TEST(Chain, SelfReferenceWithStaticKeysAndCredentialSources) {
 // --- web identity ----------------------------------------------------------------------------
 
 TEST(Chain, WebIdentityFromEnvironmentIsUnsignedAndCached) {
-  Scenario s("", "", {{"HOME", kHome},
-                   {"AWS_WEB_IDENTITY_TOKEN_FILE", "/var/run/token"},
-                   {"AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/test-role"},
-                   {"AWS_ROLE_SESSION_NAME", "test-session"},
-                   {"AWS_REGION", "eu-west-1"}});
+  Scenario s("", "",
+             {{"HOME", kHome},
+              {"AWS_WEB_IDENTITY_TOKEN_FILE", "/var/run/token"},
+              {"AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/test-role"},
+              {"AWS_ROLE_SESSION_NAME", "test-session"},
+              {"AWS_REGION", "eu-west-1"}});
   s.files.files["/var/run/token"] = "eyJWEBIDENTITYTOKEN";
   World w;
   w.http = [](const HttpAction&) {
-    return HttpReply{200, {}, sts_xml("AssumeRoleWithWebIdentity", "AKIDTEST", "SECRETKEYTEST", "SESSIONTOKEN_TEST",
-                                      "2030-01-01T00:00:00Z", "arn:aws:sts::123456789012:assumed-role/test-role/s"),
+    return HttpReply{200,
+                     {},
+                     sts_xml("AssumeRoleWithWebIdentity", "AKIDTEST", "SECRETKEYTEST", "SESSIONTOKEN_TEST",
+                             "2030-01-01T00:00:00Z", "arn:aws:sts::123456789012:assumed-role/test-role/s"),
                      {}};
   };
   const Done d = expect_done(s.run(w));
@@ -557,17 +570,19 @@ TEST(Chain, WebIdentityFromEnvironmentIsUnsignedAndCached) {
   EXPECT_EQ(fields.at("WebIdentityToken"), "eyJWEBIDENTITYTOKEN");
   EXPECT_EQ(fields.at("RoleSessionName"), "test-session");
   ASSERT_EQ(w.writes.size(), 1u);
-  EXPECT_EQ(w.writes[0].path, "/home/u/.aws/cli/cache/" +
-                                  assume_role_cache_key({"arn:aws:iam::123456789012:role/test-role", "test-session",
-                                                         {}, {}, {}}) +
-                                  ".json");
+  EXPECT_EQ(w.writes[0].path,
+            "/home/u/.aws/cli/cache/" +
+                assume_role_cache_key({"arn:aws:iam::123456789012:role/test-role", "test-session", {}, {}, {}}) +
+                ".json");
 }
 
 TEST(Chain, WebIdentityEnvironmentIsIgnoredWithExplicitProfileAndMissingTokenFileFails) {
   {
     Scenario s("[profile p]\nregion = us-east-1\n", "",
-            {{"HOME", kHome}, {"AWS_WEB_IDENTITY_TOKEN_FILE", "/t"}, {"AWS_ROLE_ARN", "arn:aws:iam::1:role/x"},
-             {"AWS_EC2_METADATA_DISABLED", "true"}});
+               {{"HOME", kHome},
+                {"AWS_WEB_IDENTITY_TOKEN_FILE", "/t"},
+                {"AWS_ROLE_ARN", "arn:aws:iam::1:role/x"},
+                {"AWS_EC2_METADATA_DISABLED", "true"}});
     s.in.cli_profile = "p";
     World w;
     expect_failed(s.run(w), Errc::no_credentials);
@@ -590,16 +605,17 @@ const char* kSsoSessionConfig =
 std::string sso_token_path(std::string_view name) { return "/home/u/.aws/sso/cache/" + sha1_hex(name) + ".json"; }
 
 HttpReply role_credentials(std::string_view id = "ASIASSO") {
-  return {200, {}, R"({"roleCredentials":{"accessKeyId":")" + std::string(id) +
-                       R"(","secretAccessKey":"SSOSECRETKEY","sessionToken":"SSOSESSIONTOKEN","expiration":1900000000000}})",
+  return {200,
+          {},
+          R"({"roleCredentials":{"accessKeyId":")" + std::string(id) +
+              R"(","secretAccessKey":"SSOSECRETKEY","sessionToken":"SSOSESSIONTOKEN","expiration":1900000000000}})",
           {}};
 }
 
 TEST(Chain, SsoSessionProfile) {
   Scenario s(kSsoSessionConfig);
   s.in.cli_profile = "s";
-  s.files.files[sso_token_path("corp")] =
-      R"({"accessToken": "SSOACCESSTOKEN", "expiresAt": "2025-06-01T20:00:00Z"})";
+  s.files.files[sso_token_path("corp")] = R"({"accessToken": "SSOACCESSTOKEN", "expiresAt": "2025-06-01T20:00:00Z"})";
   World w;
   w.http = [](const HttpAction&) { return role_credentials(); };
   const Done d = expect_done(s.run(w));
@@ -609,12 +625,14 @@ TEST(Chain, SsoSessionProfile) {
   ASSERT_EQ(w.requests.size(), 1u);
   const HttpAction& r = w.requests[0];
   EXPECT_EQ(r.method, "GET");
-  EXPECT_EQ(r.url(), "https://portal.sso.eu-central-1.amazonaws.com/federation/credentials?role_name=Admin&account_id=012345678901");
+  EXPECT_EQ(
+      r.url(),
+      "https://portal.sso.eu-central-1.amazonaws.com/federation/credentials?role_name=Admin&account_id=012345678901");
   EXPECT_EQ(header(r.headers, "x-amz-sso_bearer_token"), "SSOACCESSTOKEN");
   EXPECT_EQ(header(r.headers, "Authorization"), "");
   ASSERT_EQ(w.writes.size(), 1u);
-  EXPECT_EQ(w.writes[0].path, "/home/u/.aws/cli/cache/" +
-                                  sso_credentials_cache_key("012345678901", "Admin", "corp", "") + ".json");
+  EXPECT_EQ(w.writes[0].path,
+            "/home/u/.aws/cli/cache/" + sso_credentials_cache_key("012345678901", "Admin", "corp", "") + ".json");
   EXPECT_NE(w.writes[0].contents.find(R"("ProviderType":"sso")"), std::string::npos);
 }
 
@@ -637,8 +655,9 @@ TEST(Chain, SsoTokenRefreshAndExpiry) {
     ASSERT_EQ(w.requests.size(), 2u);
     EXPECT_EQ(w.requests[0].url(), "https://oidc.eu-central-1.amazonaws.com/token");
     EXPECT_EQ(w.requests[0].method, "POST");
-    EXPECT_EQ(w.requests[0].body,
-              R"({"clientId":"client-1","clientSecret":"CLIENTSECRETVALUE","grantType":"refresh_token","refreshToken":"REFRESHTOKEN"})");
+    EXPECT_EQ(
+        w.requests[0].body,
+        R"({"clientId":"client-1","clientSecret":"CLIENTSECRETVALUE","grantType":"refresh_token","refreshToken":"REFRESHTOKEN"})");
     EXPECT_EQ(header(w.requests[1].headers, "x-amz-sso_bearer_token"), "NEWACCESSTOKEN");
     ASSERT_EQ(w.writes.size(), 2u);
     EXPECT_EQ(w.writes[0].path, sso_token_path("corp"));
@@ -677,8 +696,10 @@ TEST(Chain, SsoTokenRefreshAndExpiry) {
     s.files.files[sso_token_path("corp")] = R"({"accessToken": "OLDACCESSTOKEN", "expiresAt": "2025-06-01T20:00:00Z"})";
     World w;
     w.http = [](const HttpAction&) {
-      return HttpReply{401, {{"x-amzn-ErrorType", "UnauthorizedException:http://internal.amazon.com/"}},
-                       R"({"message":"Session token not found or invalid"})", {}};
+      return HttpReply{401,
+                       {{"x-amzn-ErrorType", "UnauthorizedException:http://internal.amazon.com/"}},
+                       R"({"message":"Session token not found or invalid"})",
+                       {}};
     };
     const Failed f = expect_failed(s.run(w), Errc::sso_token_expired);
     EXPECT_NE(f.message.find("Session token not found or invalid"), std::string::npos);
@@ -713,8 +734,9 @@ TEST(Chain, SsoConfigurationErrors) {
     expect_failed(s.run(w), Errc::sso_session_not_found);
   }
   {
-    Scenario s(std::string(kSsoSessionConfig) + "[profile t]\nsso_session = corp\nsso_region = us-west-2\n"
-                                             "sso_account_id = 1\nsso_role_name = r\n");
+    Scenario s(std::string(kSsoSessionConfig) +
+               "[profile t]\nsso_session = corp\nsso_region = us-west-2\n"
+               "sso_account_id = 1\nsso_role_name = r\n");
     s.in.cli_profile = "t";
     World w;
     const Failed f = expect_failed(s.run(w), Errc::credential_config_conflict);
@@ -731,7 +753,7 @@ TEST(Chain, SsoConfigurationErrors) {
 
 TEST(Chain, SsoAsSourceProfileOfARole) {
   Scenario s(std::string(kSsoSessionConfig) +
-          "[profile r]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = s\nregion = us-east-1\n");
+             "[profile r]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = s\nregion = us-east-1\n");
   s.in.cli_profile = "r";
   s.files.files[sso_token_path("corp")] = R"({"accessToken": "SSOACCESSTOKEN", "expiresAt": "2025-06-01T20:00:00Z"})";
   World w;
@@ -740,20 +762,33 @@ TEST(Chain, SsoAsSourceProfileOfARole) {
   EXPECT_EQ(d.credentials.access_key_id, "ASIAROLE");
   ASSERT_EQ(w.requests.size(), 2u);
   EXPECT_EQ(header(w.requests[1].headers, "X-Amz-Security-Token"), "SSOSESSIONTOKEN");
+
+  // Logging in is advised for the SSO profile, not the role profile.
+  Scenario missing(std::string(kSsoSessionConfig) +
+                   "[profile r]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = s\n");
+  missing.in.cli_profile = "r";
+  World w2;
+  const Failed f = expect_failed(missing.run(w2), Errc::sso_token_missing);
+  EXPECT_NE(f.message.find("aws sso login --profile s'"), std::string::npos) << f.message;
 }
 
 // --- container and IMDS ------------------------------------------------------------------------
 
 TEST(Chain, ContainerEndpointWithAuthorizationAndRetries) {
-  Scenario s("", "", {{"HOME", kHome},
-                   {"AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://169.254.170.23/v1/credentials"},
-                   {"AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "/var/run/eks-token"}});
+  Scenario s("", "",
+             {{"HOME", kHome},
+              {"AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://169.254.170.23/v1/credentials"},
+              {"AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "/var/run/eks-token"}});
   s.files.files["/var/run/eks-token"] = "EKSPODTOKEN";
   World w;
   int calls = 0;
   w.http = [&](const HttpAction&) {
     if (++calls < 3) return HttpReply{500, {}, "oops", {}};
-    return HttpReply{200, {}, R"({"AccessKeyId":"ASIAECS","SecretAccessKey":"ECSSECRET","Token":"ECSTOKEN","Expiration":"2025-06-01T18:00:00Z","AccountId":"012345678901"})", {}};
+    return HttpReply{
+        200,
+        {},
+        R"({"AccessKeyId":"ASIAECS","SecretAccessKey":"ECSSECRET","Token":"ECSTOKEN","Expiration":"2025-06-01T18:00:00Z","AccountId":"012345678901"})",
+        {}};
   };
   const Done d = expect_done(s.run(w));
   EXPECT_EQ(d.credentials.access_key_id, "ASIAECS");
@@ -839,8 +874,11 @@ TEST(Chain, ImdsV2AndV1Fallback) {
     EXPECT_NE(f.message.find("HTTP 404"), std::string::npos);
   }
   {  // invalid IMDS settings fail first, even with environment credentials (the CLI builds IMDS eagerly)
-    Scenario s("", "", {{"HOME", kHome}, {"AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", "IPv7"}, {"AWS_ACCESS_KEY_ID", "A"},
-                     {"AWS_SECRET_ACCESS_KEY", "S"}});
+    Scenario s("", "",
+               {{"HOME", kHome},
+                {"AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", "IPv7"},
+                {"AWS_ACCESS_KEY_ID", "A"},
+                {"AWS_SECRET_ACCESS_KEY", "S"}});
     World w;
     const Failed f = expect_failed(s.run(w), Errc::imds_bad_endpoint);
     EXPECT_NE(f.message.find("`IPv7` is not a valid endpoint mode"), std::string::npos);
@@ -850,9 +888,9 @@ TEST(Chain, ImdsV2AndV1Fallback) {
 // --- secrets never appear in messages ------------------------------------------------------------
 
 TEST(Chain, NoSecretInAnyFailureMessage) {
-  const std::vector<std::string> secrets = {"BASESECRETKEY", "ROLESESSIONTOKEN", "SSOACCESSTOKEN",
+  const std::vector<std::string> secrets = {"BASESECRETKEY",         "ROLESESSIONTOKEN",   "SSOACCESSTOKEN",
                                             "WEBIDENTITYTOKENVALUE", "CONTAINERAUTHTOKEN", "PROCESSSECRETVALUE",
-                                            "IMDSV2SESSIONTOKEN", "CLIENTSECRETVALUE", "REFRESHTOKENVALUE"};
+                                            "IMDSV2SESSIONTOKEN",    "CLIENTSECRETVALUE",  "REFRESHTOKENVALUE"};
   auto check = [&](const Failed& f) {
     for (const auto& secret : secrets) EXPECT_EQ(f.message.find(secret), std::string::npos) << f.message;
     EXPECT_FALSE(f.message.empty());
@@ -861,8 +899,8 @@ TEST(Chain, NoSecretInAnyFailureMessage) {
   // STS echoes the session token and the secret in its message.
   {
     Scenario s("[default]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = base\n",
-            "[base]\naws_access_key_id = AKIABASE\naws_secret_access_key = BASESECRETKEY\n"
-            "aws_session_token = ROLESESSIONTOKEN\n");
+               "[base]\naws_access_key_id = AKIABASE\naws_secret_access_key = BASESECRETKEY\n"
+               "aws_session_token = ROLESESSIONTOKEN\n");
     World w;
     w.http = [](const HttpAction&) {
       return sts_error(400, "InvalidClientTokenId", "token ROLESESSIONTOKEN\nwith key BASESECRETKEY is invalid");
@@ -874,8 +912,10 @@ TEST(Chain, NoSecretInAnyFailureMessage) {
     Scenario s("[default]\ncredential_process = p\n");
     World w;
     w.process = [](const RunProcessAction&) {
-      return ProcessReply{1, R"({"Version":1,"AccessKeyId":"A","SecretAccessKey":"PROCESSSECRETVALUE"})",
-                          R"({"Version":1,"AccessKeyId":"A","SecretAccessKey":"PROCESSSECRETVALUE"})", {}};
+      return ProcessReply{1,
+                          R"({"Version":1,"AccessKeyId":"A","SecretAccessKey":"PROCESSSECRETVALUE"})",
+                          R"({"Version":1,"AccessKeyId":"A","SecretAccessKey":"PROCESSSECRETVALUE"})",
+                          {}};
     };
     check(expect_failed(s.run(w), Errc::credential_process_failed));
   }
@@ -900,15 +940,17 @@ TEST(Chain, NoSecretInAnyFailureMessage) {
     w.http = [](const HttpAction& r) {
       if (r.purpose == "sso-oidc:CreateToken")
         return HttpReply{400, {}, R"({"error":"bad CLIENTSECRETVALUE REFRESHTOKENVALUE"})", {}};
-      return HttpReply{500, {{"x-amzn-ErrorType", "InternalError"}},
-                       R"({"message":"bad SSOACCESSTOKEN / CLIENTSECRETVALUE"})", {}};
+      return HttpReply{
+          500, {{"x-amzn-ErrorType", "InternalError"}}, R"({"message":"bad SSOACCESSTOKEN / CLIENTSECRETVALUE"})", {}};
     };
     check(expect_failed(s.run(w), Errc::sso_error));
   }
   // Container answers an error that echoes the authorization token.
   {
-    Scenario s("", "", {{"HOME", kHome}, {"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/c"},
-                     {"AWS_CONTAINER_AUTHORIZATION_TOKEN", "CONTAINERAUTHTOKEN"}});
+    Scenario s("", "",
+               {{"HOME", kHome},
+                {"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/c"},
+                {"AWS_CONTAINER_AUTHORIZATION_TOKEN", "CONTAINERAUTHTOKEN"}});
     World w;
     w.http = [](const HttpAction&) { return HttpReply{200, {}, R"({"AccessKeyId":"CONTAINERAUTHTOKEN"})", {}}; };
     check(expect_failed(s.run(w), Errc::bad_credential_response));
@@ -920,9 +962,11 @@ TEST(Chain, NoSecretInAnyFailureMessage) {
     w.http = [](const HttpAction& r) {
       if (r.method == "PUT") return HttpReply{200, {}, "IMDSV2SESSIONTOKEN", {}};
       if (r.path.ends_with("/security-credentials/")) return HttpReply{200, {}, "role", {}};
-      return HttpReply{200, {},
-                       R"({"AccessKeyId":"A","SecretAccessKey":"BASESECRETKEY","Token":"ROLESESSIONTOKEN","Expiration":"2020-01-01T00:00:00Z"})",
-                       {}};
+      return HttpReply{
+          200,
+          {},
+          R"({"AccessKeyId":"A","SecretAccessKey":"BASESECRETKEY","Token":"ROLESESSIONTOKEN","Expiration":"2020-01-01T00:00:00Z"})",
+          {}};
     };
     check(expect_failed(s.run(w), Errc::credentials_expired));
   }
@@ -952,9 +996,10 @@ TEST(Resolver, RepeatsThePendingActionAndTheFinalOne) {
 }
 
 TEST(Resolver, SetTimeMovesTheSigningDate) {
-  Scenario s("[default]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = base\nregion = us-east-1\n"
-          "mfa_serial = arn:aws:iam::1:mfa/u\n",
-          kBaseKeys);
+  Scenario s(
+      "[default]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = base\nregion = us-east-1\n"
+      "mfa_serial = arn:aws:iam::1:mfa/u\n",
+      kBaseKeys);
   CredentialResolver r(s.in);
   ASSERT_TRUE(std::holds_alternative<PromptMfaAction>(r.next_action()));
   r.set_time(at("2025-06-02T09:00:00Z"));
@@ -1000,7 +1045,8 @@ TEST(Refresh, ClampedTimesDoNotOverflow) {
           "clientSecret": "cs", "registrationExpiresAt": "9999-01-01T00:00:00Z"})";
   World w;
   w.http = [](const HttpAction& r) {
-    if (r.purpose == "sso-oidc:CreateToken") return HttpReply{200, {}, R"({"accessToken":"NEW","expiresIn":999999999})", {}};
+    if (r.purpose == "sso-oidc:CreateToken")
+      return HttpReply{200, {}, R"({"accessToken":"NEW","expiresIn":999999999})", {}};
     return role_credentials();
   };
   expect_done(s.run(w));

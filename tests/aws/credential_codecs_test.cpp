@@ -35,8 +35,7 @@ TEST(Iso8601, KeepsFractionsAndReadsNaiveTimesAsUtc) {
   const auto t = *parse_iso8601("2099-01-01T00:00:00.5+02:00");
   EXPECT_EQ(t, *parse_iso8601("2098-12-31T22:00:00Z") + 500ms);
   EXPECT_EQ(*parse_iso8601("2021-01-01T00:00:00,25Z"), *parse_iso8601("2021-01-01T00:00:00Z") + 250ms);
-  EXPECT_EQ(*parse_iso8601("2021-01-01T00:00:00.123456789123Z"),
-            *parse_iso8601("2021-01-01T00:00:00Z") + 123456789ns);
+  EXPECT_EQ(*parse_iso8601("2021-01-01T00:00:00.123456789123Z"), *parse_iso8601("2021-01-01T00:00:00Z") + 123456789ns);
   // Deviation documented in the header: no zone = UTC (the CLI crashes).
   EXPECT_EQ(*parse_iso8601("2099-01-01T00:00:00"), *parse_iso8601("2099-01-01T00:00:00Z"));
 }
@@ -48,10 +47,10 @@ TEST(Iso8601, ClampsBeyondTheClockRange) {
 }
 
 TEST(Iso8601, RejectsMalformed) {
-  for (std::string_view bad : {"", "2021", "2021-13-01T00:00:00Z", "2021-02-29T00:00:00Z", "2021-01-01T24:00:00Z",
-                               "2021-01-01T00:60:00Z", "2021-01-01T00:00:60Z", "2021-01-01T00:00:00+2400",
-                               "2021-01-01T00:00:00Q", "2021-01-01X", "2021-1-01", "yesterday", "1651516560",
-                               "2021-01-01T00:00:00+01:0", "0000-01-01"}) {
+  for (std::string_view bad :
+       {"", "2021", "2021-13-01T00:00:00Z", "2021-02-29T00:00:00Z", "2021-01-01T24:00:00Z", "2021-01-01T00:60:00Z",
+        "2021-01-01T00:00:60Z", "2021-01-01T00:00:00+2400", "2021-01-01T00:00:00Q", "2021-01-01X", "2021-1-01",
+        "yesterday", "1651516560", "2021-01-01T00:00:00+01:0", "0000-01-01"}) {
     auto r = parse_iso8601(bad);
     EXPECT_FALSE(r) << bad;
     if (!r) {
@@ -158,8 +157,8 @@ TEST(CredentialProcessOutput, ParsesFullAndMinimalDocuments) {
   // Python equality: True == 1.
   EXPECT_TRUE(parse_credential_process_output(R"({"Version": true, "AccessKeyId": "A", "SecretAccessKey": "S"})"));
   // An empty token is no token.
-  auto empty_token =
-      parse_credential_process_output(R"({"Version": 1, "AccessKeyId": "A", "SecretAccessKey": "S", "SessionToken": ""})");
+  auto empty_token = parse_credential_process_output(
+      R"({"Version": 1, "AccessKeyId": "A", "SecretAccessKey": "S", "SessionToken": ""})");
   ASSERT_TRUE(empty_token);
   EXPECT_FALSE(empty_token->credentials.session_token);
 }
@@ -180,8 +179,7 @@ TEST(CredentialProcessOutput, RejectsWithAMessageThatNamesTheProblemButNoValue) 
       {R"({"Version": 1, "SecretAccessKey": "SECRETVALUE"})", "lacks AccessKeyId"},
       {R"({"Version": 1, "AccessKeyId": "A"})", "lacks SecretAccessKey"},
       {R"({"Version": 1, "AccessKeyId": 5, "SecretAccessKey": "SECRETVALUE"})", "not a string"},
-      {R"({"Version": 1, "AccessKeyId": "A", "SecretAccessKey": "SECRETVALUE", "Expiration": "soon"})",
-       "Expiration"},
+      {R"({"Version": 1, "AccessKeyId": "A", "SecretAccessKey": "SECRETVALUE", "Expiration": "soon"})", "Expiration"},
       {R"({"Version": 1, "AccessKeyId": "A", "SecretAccessKey": "SECRETVALUE", "Expiration": 5})", "Expiration"},
       {R"({"Version": 1, "AccessKeyId": "A", "SecretAccessKey": "SECRETVALUE", "SessionToken": 7})", "not a string"},
   };
@@ -255,7 +253,8 @@ TEST(SsoToken, CreateTokenRefreshBodyAndResponse) {
   t.refresh_token = "rtoken";
   EXPECT_EQ(create_token_refresh_body(t),
             R"({"clientId":"cid","clientSecret":"csecret","grantType":"refresh_token","refreshToken":"rtoken"})");
-  auto r = parse_create_token_response(R"({"accessToken":"new","tokenType":"Bearer","expiresIn":28800,"refreshToken":"r2"})");
+  auto r = parse_create_token_response(
+      R"({"accessToken":"new","tokenType":"Bearer","expiresIn":28800,"refreshToken":"r2"})");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->access_token, "new");
   EXPECT_EQ(r->expires_in, std::chrono::seconds(28800));
@@ -293,7 +292,8 @@ TEST(CliCache, RoundTripsAndReadsTheCliFormats) {
   ASSERT_TRUE(sso);
   EXPECT_FALSE(sso->assumed_role_arn);
   EXPECT_NE(serialize_cached_credentials(c, "", "", "sso").find(R"("ProviderType":"sso")"), std::string::npos);
-  EXPECT_FALSE(parse_cached_credentials(R"({"Credentials": {"AccessKeyId": "A", "SecretAccessKey": "s", "SessionToken": "t"}})"));
+  EXPECT_FALSE(parse_cached_credentials(
+      R"({"Credentials": {"AccessKeyId": "A", "SecretAccessKey": "s", "SessionToken": "t"}})"));
   EXPECT_FALSE(parse_cached_credentials("{}"));
 }
 

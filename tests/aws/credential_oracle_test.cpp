@@ -155,9 +155,10 @@ TEST_F(Oracle, StaticKeysAndTheirPrecedence) {
         "[profile both]\naws_access_key_id = AKIACONFIG\naws_secret_access_key = S2\n"
         "[profile onlyconfig]\naws_access_key_id = AKIAONLYCONFIG\naws_secret_access_key = S3\n"
         "aws_session_token = T3\n");
-  write("credentials", "[both]\naws_access_key_id = AKIACREDFILE\naws_secret_access_key = S4\n"
-                       "[onlycred]\naws_access_key_id = AKIAONLYCRED\naws_secret_access_key = S5\n"
-                       "aws_security_token = LEGACY\naws_session_token = MODERN\n");
+  write("credentials",
+        "[both]\naws_access_key_id = AKIACREDFILE\naws_secret_access_key = S4\n"
+        "[onlycred]\naws_access_key_id = AKIAONLYCRED\naws_secret_access_key = S5\n"
+        "aws_security_token = LEGACY\naws_session_token = MODERN\n");
   EXPECT_EQ(agree("both").credentials.access_key_id, "AKIACREDFILE");
   EXPECT_EQ(agree("onlyconfig").credentials.session_token, "T3");
   EXPECT_EQ(agree("onlycred").credentials.session_token, "LEGACY");
@@ -166,15 +167,16 @@ TEST_F(Oracle, StaticKeysAndTheirPrecedence) {
 }
 
 TEST_F(Oracle, EnvironmentVariables) {
-  write("config", "[default]\naws_access_key_id = AKIAFILE\naws_secret_access_key = FILESECRET\n"
-                  "[profile p]\naws_access_key_id = AKIAP\naws_secret_access_key = PSECRET\n");
+  write("config",
+        "[default]\naws_access_key_id = AKIAFILE\naws_secret_access_key = FILESECRET\n"
+        "[profile p]\naws_access_key_id = AKIAP\naws_secret_access_key = PSECRET\n");
   const Environment keys = {{"AWS_ACCESS_KEY_ID", "AKIAENV"},
                             {"AWS_SECRET_ACCESS_KEY", "ENVSECRET"},
                             {"AWS_SESSION_TOKEN", "MODERN"},
                             {"AWS_SECURITY_TOKEN", "LEGACY"},
                             {"AWS_CREDENTIAL_EXPIRATION", "2099-03-04T05:06:07+02:00"}};
-  EXPECT_EQ(agree("", keys).credentials.access_key_id, "AKIAENV");   // env beats the default profile
-  EXPECT_EQ(agree("p", keys).credentials.access_key_id, "AKIAP");    // --profile drops the env provider
+  EXPECT_EQ(agree("", keys).credentials.access_key_id, "AKIAENV");  // env beats the default profile
+  EXPECT_EQ(agree("p", keys).credentials.access_key_id, "AKIAP");   // --profile drops the env provider
   auto via_variable = keys;
   via_variable["AWS_PROFILE"] = "p";
   EXPECT_EQ(agree("", via_variable).credentials.access_key_id, "AKIAENV");  // AWS_PROFILE does not
@@ -239,13 +241,14 @@ TEST_F(Oracle, CredentialProcess) {
 }
 
 TEST_F(Oracle, ConfigurationErrors) {
-  write("config", "[profile a]\nrole_arn = arn:aws:iam::1:role/a\nsource_profile = b\n"
-                  "[profile b]\nrole_arn = arn:aws:iam::1:role/b\nsource_profile = a\n"
-                  "[profile split]\naws_secret_access_key = S\n"
-                  "[profile nosource]\nrole_arn = arn:aws:iam::1:role/x\n"
-                  "[profile both]\nrole_arn = arn:aws:iam::1:role/x\nsource_profile = split\n"
-                  "credential_source = Environment\n"
-                  "[profile dangling]\nrole_arn = arn:aws:iam::1:role/x\nsource_profile = ghost\n");
+  write("config",
+        "[profile a]\nrole_arn = arn:aws:iam::1:role/a\nsource_profile = b\n"
+        "[profile b]\nrole_arn = arn:aws:iam::1:role/b\nsource_profile = a\n"
+        "[profile split]\naws_secret_access_key = S\n"
+        "[profile nosource]\nrole_arn = arn:aws:iam::1:role/x\n"
+        "[profile both]\nrole_arn = arn:aws:iam::1:role/x\nsource_profile = split\n"
+        "credential_source = Environment\n"
+        "[profile dangling]\nrole_arn = arn:aws:iam::1:role/x\nsource_profile = ghost\n");
   write("credentials", "[split]\naws_access_key_id = AKIASPLIT\n");
   EXPECT_EQ(agree("a").code, make_error_code(Errc::profile_loop));
   EXPECT_EQ(agree("split").code, make_error_code(Errc::credential_config_incomplete));
@@ -263,13 +266,14 @@ TEST_F(Oracle, MalformedConfigFile) {
 }
 
 TEST_F(Oracle, AssumeRoleFromTheCliCache) {
-  write("config", "[profile plain]\nrole_arn = arn:aws:iam::111122223333:role/plain\nsource_profile = base\n"
-                  "[profile tuned]\nrole_arn = arn:aws:iam::111122223333:role/tuned\nsource_profile = base\n"
-                  "role_session_name = my-session\nexternal_id = ext-\xC3\xA9\nduration_seconds = 1800\n"
-                  "mfa_serial = arn:aws:iam::111122223333:mfa/alice\n"
-                  "[profile chained]\nrole_arn = arn:aws:iam::111122223333:role/top\nsource_profile = plain\n"
-                  "[profile fromenv]\nrole_arn = arn:aws:iam::111122223333:role/env\ncredential_source = Environment\n"
-                  "[profile stale]\nrole_arn = arn:aws:iam::111122223333:role/stale\nsource_profile = base\n");
+  write("config",
+        "[profile plain]\nrole_arn = arn:aws:iam::111122223333:role/plain\nsource_profile = base\n"
+        "[profile tuned]\nrole_arn = arn:aws:iam::111122223333:role/tuned\nsource_profile = base\n"
+        "role_session_name = my-session\nexternal_id = ext-\xC3\xA9\nduration_seconds = 1800\n"
+        "mfa_serial = arn:aws:iam::111122223333:mfa/alice\n"
+        "[profile chained]\nrole_arn = arn:aws:iam::111122223333:role/top\nsource_profile = plain\n"
+        "[profile fromenv]\nrole_arn = arn:aws:iam::111122223333:role/env\ncredential_source = Environment\n"
+        "[profile stale]\nrole_arn = arn:aws:iam::111122223333:role/stale\nsource_profile = base\n");
   write("credentials", "[base]\naws_access_key_id = AKIABASE\naws_secret_access_key = BASESECRET\n");
   cache(assume_role_cache_key({"arn:aws:iam::111122223333:role/plain", {}, {}, {}, {}}), "ASIAPLAIN");
   cache(assume_role_cache_key({"arn:aws:iam::111122223333:role/tuned", "my-session", "ext-\xC3\xA9",
@@ -279,24 +283,25 @@ TEST_F(Oracle, AssumeRoleFromTheCliCache) {
   cache(assume_role_cache_key({"arn:aws:iam::111122223333:role/env", {}, {}, {}, {}}), "ASIAENVROLE");
   {  // an entry with less than 15 minutes left is not used: both go to STS and fail (no network)
     Credentials c{"ASIASTALE", "S", std::string("T"), std::chrono::system_clock::now() + std::chrono::minutes(5)};
-    write(".aws/cli/cache/" + assume_role_cache_key({"arn:aws:iam::111122223333:role/stale", {}, {}, {}, {}}) +
-              ".json",
+    write(".aws/cli/cache/" + assume_role_cache_key({"arn:aws:iam::111122223333:role/stale", {}, {}, {}, {}}) + ".json",
           serialize_cached_credentials(c, "", "", ""));
   }
   EXPECT_EQ(agree("plain").credentials.access_key_id, "ASIAPLAIN");
   EXPECT_EQ(agree("tuned").credentials.access_key_id, "ASIATUNED");  // no MFA prompt: cached
   EXPECT_EQ(agree("chained").credentials.access_key_id, "ASIATOP");
-  EXPECT_EQ(agree("fromenv", {{"AWS_ACCESS_KEY_ID", "AKIAE"}, {"AWS_SECRET_ACCESS_KEY", "S"}}).credentials.access_key_id,
-            "ASIAENVROLE");
+  EXPECT_EQ(
+      agree("fromenv", {{"AWS_ACCESS_KEY_ID", "AKIAE"}, {"AWS_SECRET_ACCESS_KEY", "S"}}).credentials.access_key_id,
+      "ASIAENVROLE");
   EXPECT_FALSE(cli("stale").ok);
 }
 
 TEST_F(Oracle, SsoFromTheCliCache) {
-  write("config", "[profile legacy]\nsso_start_url = https://d-legacy.awsapps.com/start\nsso_region = us-east-2\n"
-                  "sso_account_id = 123456789012\nsso_role_name = Legacy\n"
-                  "[profile modern]\nsso_session = corp\nsso_account_id = 210987654321\nsso_role_name = Admin\n"
-                  "[sso-session corp]\nsso_start_url = https://d-corp.awsapps.com/start\nsso_region = eu-west-1\n"
-                  "[profile nocache]\nsso_session = corp\nsso_account_id = 1\nsso_role_name = Nobody\n");
+  write("config",
+        "[profile legacy]\nsso_start_url = https://d-legacy.awsapps.com/start\nsso_region = us-east-2\n"
+        "sso_account_id = 123456789012\nsso_role_name = Legacy\n"
+        "[profile modern]\nsso_session = corp\nsso_account_id = 210987654321\nsso_role_name = Admin\n"
+        "[sso-session corp]\nsso_start_url = https://d-corp.awsapps.com/start\nsso_region = eu-west-1\n"
+        "[profile nocache]\nsso_session = corp\nsso_account_id = 1\nsso_role_name = Nobody\n");
   cache(sso_credentials_cache_key("123456789012", "Legacy", "", "https://d-legacy.awsapps.com/start"), "ASIALEGACY",
         "sso");
   cache(sso_credentials_cache_key("210987654321", "Admin", "corp", "https://d-corp.awsapps.com/start"), "ASIAMODERN",
@@ -307,10 +312,11 @@ TEST_F(Oracle, SsoFromTheCliCache) {
 }
 
 TEST_F(Oracle, WebIdentityFromTheCliCache) {
-  write("config", "[profile web]\nweb_identity_token_file = /nonexistent/token\n"
-                  "role_arn = arn:aws:iam::111122223333:role/web\nrole_session_name = pod-1\n"
-                  "[profile webmiss]\nweb_identity_token_file = /nonexistent/token\n"
-                  "role_arn = arn:aws:iam::111122223333:role/other\n");
+  write("config",
+        "[profile web]\nweb_identity_token_file = /nonexistent/token\n"
+        "role_arn = arn:aws:iam::111122223333:role/web\nrole_session_name = pod-1\n"
+        "[profile webmiss]\nweb_identity_token_file = /nonexistent/token\n"
+        "role_arn = arn:aws:iam::111122223333:role/other\n");
   cache(assume_role_cache_key({"arn:aws:iam::111122223333:role/web", "pod-1", {}, {}, {}}), "ASIAWEB");
   EXPECT_EQ(agree("web").credentials.access_key_id, "ASIAWEB");
   EXPECT_EQ(agree("webmiss").code, make_error_code(Errc::credential_file_unreadable));

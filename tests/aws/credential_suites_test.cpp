@@ -99,8 +99,8 @@ bool same_target(const HttpAction& action, const Exchange& x) {
   if (!parsed || action.method != x.method) return false;
   const auto& u = *parsed;
   const std::string scheme = lower(u.scheme());
-  std::string host = u.host_type() == boost::urls::host_type::ipv6 ? u.host_ipv6_address().to_string()
-                                                                     : std::string(u.encoded_host());
+  std::string host =
+      u.host_type() == boost::urls::host_type::ipv6 ? u.host_ipv6_address().to_string() : std::string(u.encoded_host());
   const std::uint16_t port =
       u.has_port() ? static_cast<std::uint16_t>(u.port_number()) : (scheme == "https" ? 443 : 80);
   std::string path(u.encoded_path());
@@ -193,7 +193,8 @@ const std::map<std::string, CaseSpec>& cases() {
         .shell_variant = true,
         .why = "the CLI runs credential_process without a shell: `| base64 --decode` are echo's arguments"}},
       {"profile-provider/credential_process_failure",
-       {.error = Errc::credential_process_failed, .says = {"exit"},
+       {.error = Errc::credential_process_failed,
+        .says = {"exit"},
         .why = "no shell: `exit` is not a program, so the CLI fails to start it"}},
       {"profile-provider/credential_process_invalid",
        {.error = Errc::credential_process_bad_output, .says = {"not valid JSON"}}},
@@ -267,7 +268,8 @@ RunResult run_scenario(const std::string& name, const CaseSpec& spec, bool shell
       }
     if (!match) {  // a retry of an exchange already replayed: same answer again
       for (auto it = traffic.rbegin(); it != traffic.rend(); ++it)
-        if (it->used && same_target(a, *it) && it->status >= 500) return {it->status, it->response_headers, it->response_body, {}};
+        if (it->used && same_target(a, *it) && it->status >= 500)
+          return {it->status, it->response_headers, it->response_body, {}};
       out.unexpected.push_back(a.method + " " + a.url());
       return {0, {}, "", make_error_code(std::errc::connection_refused)};
     }
@@ -360,9 +362,7 @@ INSTANTIATE_TEST_SUITE_P(AwsConfig, CredentialSuite, ::testing::ValuesIn(scenari
                            return n;
                          });
 
-TEST(CredentialSuiteInventory, AllScenariosArePresent) {
-  EXPECT_EQ(scenario_names().size(), 29u + 18u);
-}
+TEST(CredentialSuiteInventory, AllScenariosArePresent) { EXPECT_EQ(scenario_names().size(), 29u + 18u); }
 
 // --- assume-role-tests.json: the planner's chain ----------------------------------------------------
 

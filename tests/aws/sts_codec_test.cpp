@@ -15,7 +15,8 @@ using test::at;
 using test::to_unix;
 
 // The AssumeRole answer recorded in profile-provider/e2e_assume_role.
-constexpr std::string_view kAssumeRoleResponse = R"(<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+constexpr std::string_view kAssumeRoleResponse =
+    R"(<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
   <AssumeRoleResult>
     <AssumedRoleUser>
       <AssumedRoleId>AROARABCDEFGHIJKLMNOP:assume-role-provider-session</AssumedRoleId>
@@ -53,23 +54,25 @@ TEST(StsQuery, FormEncodingIsBotocores) {
 
 TEST(StsQuery, AssumeRoleBodyMatchesTheRecordedRequest) {
   // profile-provider/e2e_assume_role/http-traffic.json (our session name differs, see the suite test).
-  EXPECT_EQ(assume_role_body({"arn:aws:iam::123456789:role/integration-test", "assume-role-provider-session", {}, {},
-                              {}, {}}),
+  EXPECT_EQ(assume_role_body(
+                {"arn:aws:iam::123456789:role/integration-test", "assume-role-provider-session", {}, {}, {}, {}}),
             "Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A123456789%3Arole%2Fintegration-test"
             "&RoleSessionName=assume-role-provider-session");
   // Optional members in service-model order.
   EXPECT_EQ(assume_role_body({"arn:aws:iam::1:role/r", "s", 900, "ext id", "arn:aws:iam::1:mfa/u", "123456"}),
             "Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A1%3Arole%2Fr&RoleSessionName=s"
             "&DurationSeconds=900&ExternalId=ext%20id&SerialNumber=arn%3Aaws%3Aiam%3A%3A1%3Amfa%2Fu&TokenCode=123456");
-  EXPECT_EQ(assume_role_with_web_identity_body({"arn:aws:iam::123456789012:role/test-role", "test-session", "eyJ0.a-b_c"}),
-            "Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2F"
-            "test-role&RoleSessionName=test-session&WebIdentityToken=eyJ0.a-b_c");
+  EXPECT_EQ(
+      assume_role_with_web_identity_body({"arn:aws:iam::123456789012:role/test-role", "test-session", "eyJ0.a-b_c"}),
+      "Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2F"
+      "test-role&RoleSessionName=test-session&WebIdentityToken=eyJ0.a-b_c");
 }
 
 TEST(Xml, ParsesElementsTextEntitiesAndIgnoresTheRest) {
-  auto doc = parse_xml("\xEF\xBB\xBF<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!-- c --><!DOCTYPE r>"
-                       "<ns:r a='1' b=\"x&amp;y\"><k>a &lt;&gt;&amp;&quot;&apos; &#65;&#x42;&#xe9;</k>"
-                       "<e/><c><![CDATA[<raw>&amp;]]></c><?pi x?><!-- inner --><k>second</k></ns:r>  <!-- end -->\n");
+  auto doc = parse_xml(
+      "\xEF\xBB\xBF<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!-- c --><!DOCTYPE r>"
+      "<ns:r a='1' b=\"x&amp;y\"><k>a &lt;&gt;&amp;&quot;&apos; &#65;&#x42;&#xe9;</k>"
+      "<e/><c><![CDATA[<raw>&amp;]]></c><?pi x?><!-- inner --><k>second</k></ns:r>  <!-- end -->\n");
   ASSERT_TRUE(doc);
   EXPECT_EQ(doc->name, "r");
   ASSERT_EQ(doc->children.size(), 4u);
@@ -85,11 +88,30 @@ TEST(Xml, RejectsMalformedDocuments) {
   std::string deep;
   for (std::size_t i = 0; i <= kMaxXmlDepth; ++i) deep += "<a>";
   for (std::size_t i = 0; i <= kMaxXmlDepth; ++i) deep += "</a>";
-  for (std::string_view bad : std::initializer_list<std::string_view>{
-           "", "   ", "text", "<a>", "<a></b>", "<a><b></a></b>", "<a></a><b></b>", "<a></a>trailing", "x<a></a>",
-           "<a>&unknown;</a>", "<a>&#0;</a>", "<a>&#x110000;</a>", "<a>&amp</a>", "<a b=c></a>", "<a b='1'c='2'/>",
-           "<a b='<'/>", "<!DOCTYPE a [<!ENTITY x 'y'>]><a>&x;</a>", "<a><!-- unterminated</a>",
-           "<a><![CDATA[ unterminated</a>", "<a><!ELEMENT x></a>", "</a>", "<>", "<a/ >", "<:>"}) {
+  for (std::string_view bad : std::initializer_list<std::string_view>{"",
+                                                                      "   ",
+                                                                      "text",
+                                                                      "<a>",
+                                                                      "<a></b>",
+                                                                      "<a><b></a></b>",
+                                                                      "<a></a><b></b>",
+                                                                      "<a></a>trailing",
+                                                                      "x<a></a>",
+                                                                      "<a>&unknown;</a>",
+                                                                      "<a>&#0;</a>",
+                                                                      "<a>&#x110000;</a>",
+                                                                      "<a>&amp</a>",
+                                                                      "<a b=c></a>",
+                                                                      "<a b='1'c='2'/>",
+                                                                      "<a b='<'/>",
+                                                                      "<!DOCTYPE a [<!ENTITY x 'y'>]><a>&x;</a>",
+                                                                      "<a><!-- unterminated</a>",
+                                                                      "<a><![CDATA[ unterminated</a>",
+                                                                      "<a><!ELEMENT x></a>",
+                                                                      "</a>",
+                                                                      "<>",
+                                                                      "<a/ >",
+                                                                      "<:>"}) {
     EXPECT_FALSE(parse_xml(bad)) << bad;
   }
   EXPECT_FALSE(parse_xml(deep));
@@ -223,7 +245,8 @@ TEST(AssumeRoleRequest, CanonicalRequestIsBotocores) {
   params.region = "us-east-1";
   params.service = "sts";
   params.time = at("2015-08-30T12:36:00Z");
-  auto signing = sign_headers(sent, Credentials{"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", {}, {}}, params);
+  auto signing =
+      sign_headers(sent, Credentials{"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", {}, {}}, params);
   ASSERT_TRUE(signing);
   // botocore's SigV4Auth.canonical_request for the same request.
   EXPECT_EQ(signing->canonical_request,

@@ -413,7 +413,11 @@ def connect(address, timeout=10.0):
         fam = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         s = socket.socket(fam, socket.SOCK_STREAM)
     s.settimeout(timeout)
-    s.connect(address)
+    try:
+        s.connect(address)
+    except BaseException:
+        s.close()
+        raise
     return s
 
 
@@ -565,15 +569,27 @@ def shell_quote(s):
     return "'" + s.replace("'", "'\\''") + "'"
 
 
-def write_env_script(path, env, command):
-    """A /bin/sh script that exports exactly `env` and execs `command` (a list)."""
+NONBLOCK_CHECK = ("import fcntl, os; "
+                  "print('STDIN-NONBLOCK=%d' % bool(fcntl.fcntl(0, fcntl.F_GETFL) & os.O_NONBLOCK))")
+
+
+def write_env_script(path, env, command, report=False):
+    """A /bin/sh script that exports exactly `env` and runs `command` (a list).
+    With report, it then prints STDIN-NONBLOCK=0|1 (whether the terminal was left
+    non-blocking) and CMD-RC=<exit status>; else it execs the command."""
+    import sys
     with open(path, "w") as f:
         f.write("#!/bin/sh\n")
         for k, v in sorted(env.items()):
             if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", k):
                 continue
             f.write("export %s=%s\n" % (k, shell_quote(v)))
-        f.write("exec %s\n" % " ".join(shell_quote(c) for c in command))
+        line = " ".join(shell_quote(c) for c in command)
+        if report:
+            f.write("%s\nrc=$?\n%s -c %s\necho \"CMD-RC=$rc\"\n" % (
+                line, shell_quote(sys.executable), shell_quote(NONBLOCK_CHECK)))
+        else:
+            f.write("exec %s\n" % line)
     os.chmod(path, 0o755)
 
 

@@ -283,6 +283,39 @@ class ForwardModes(unittest.TestCase):
         payload = os.urandom(32 * 1024)
         self.assertEqual(e2e.echo_roundtrip_exact(path, payload, timeout=60), payload)
 
+    # ---------------------------------------------------------- ssh-proxy
+
+    def test_ssh_proxy_stdio(self):
+        # `ssmc ssh-proxy TARGET PORT`: stdin/stdout to the target's port (AWS-StartSSHSession).
+        import subprocess
+        for target in (MUX, BASIC):
+            with self.subTest(target=target):
+                cmd = self.client.ssmc_args("ssh-proxy", target, str(self.echo.port))
+                p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     env=self.client.env)
+                self.cleanups.append(lambda p=p: e2e.kill_process(p, timeout=2))
+                payload = os.urandom(200 * 1024)
+                t = threading.Thread(target=lambda: (p.stdin.write(payload), p.stdin.flush()), daemon=True)
+                t.start()
+                got = bytearray()
+                deadline = time.monotonic() + 60
+                while len(got) < len(payload) and time.monotonic() < deadline:
+                    d = p.stdout.read1(65536)
+                    if not d:
+                        break
+                    got += d
+                t.join(10)
+                self.assertEqual(len(got), len(payload), "short read; stderr: %r" % p.stderr.read1(4096))
+                self.assertEqual(hashlib.sha256(bytes(got)).hexdigest(), hashlib.sha256(payload).hexdigest())
+                p.stdin.close()  # stdin EOF ends the session with status 0
+                try:
+                    rc = p.wait(timeout=15)
+                except Exception:  # noqa: BLE001
+                    self.fail("ssmc ssh-proxy did not exit within 15s of stdin EOF")
+                self.assertEqual(rc, 0)
+                p.stdout.close()
+                p.stderr.close()
+
     # ---------------------------------------------------------- signals
 
     def test_signals_end_forward(self):

@@ -142,11 +142,13 @@ class _CliShell:
         env["PS1"] = "OUTER> "
         env["TERM"] = "xterm-256color"
         self.tmux.start("exec /bin/sh", env, width=110, height=30)
+        self.tmux.wait_for(r"^[#$>]\s*$", timeout=10)
+        self.tmux.type("PS1='OUT''ER> '")  # dash sets its own PS1 for root; set ours explicitly
         self.tmux.wait_for(OUTER, timeout=10)
 
     def test_shell_session(self):
         script = os.path.join(self.tmux.tmp, "cli.sh")
-        e2e.write_env_script(script, CLIENT.env, self.cli + start_session_args(TARGET))
+        e2e.write_env_script(script, CLIENT.env, self.cli + start_session_args(TARGET), report=True)
         self.tmux.type("sh %s" % e2e.shell_quote(script))
         m = self.tmux.wait_for(r"Starting session with SessionId: (\S+)", timeout=60)
         session_id = m.group(1)
@@ -156,12 +158,15 @@ class _CliShell:
         self.tmux.type("stty size")
         self.tmux.wait_for(r"^30 110\s*$", timeout=15)
         self.tmux.type("exit")
-        self.tmux.wait_for(r"Exiting session with sessionId: %s\." % re.escape(session_id), timeout=20)
-        self.tmux.wait_for(OUTER, timeout=20, after=self.tmux.capture().rfind("Exiting session"))
-        self.tmux.type("echo rc=$?")
-        self.tmux.wait_for(r"^rc=0\s*$", timeout=10)
+        m = self.tmux.wait_for(r"Exiting session with sessionId: %s\." % re.escape(session_id), timeout=20)
+        m = self.tmux.wait_for(r"^CMD-RC=(\d+)\s*$", timeout=20, after=m.end())
+        self.assertEqual(m.group(1), "0", "aws ssm start-session exit status")
+        nonblock = re.findall(r"STDIN-NONBLOCK=(\d)", self.tmux.capture())
+        self.tmux.wait_for(r"OUTER>", timeout=10, after=m.end())
         self.tmux.type("stty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e echo | sort | tr '\\n' ' '; echo")
         self.tmux.wait_for(r"^echo icanon\s*$", timeout=10)
+        self.assertEqual(nonblock, ["0"], "the plugin left the terminal (stdin's open file description) in "
+                                          "O_NONBLOCK mode; dash then says 'sh: turning off NDELAY mode'")
 
 
 class CliV2Shell(_CliShell, unittest.TestCase):

@@ -11,6 +11,7 @@ import itertools
 import os
 import re
 import signal
+import sys
 import time
 import unittest
 
@@ -61,14 +62,21 @@ class ShellTmuxTest(unittest.TestCase):
         env["TERM"] = "xterm-256color"
         env.pop("ENV", None)
         self.tmux.start("exec /bin/sh", env, width=100, height=30)
+        self.tmux.wait_for(r"^[#$>]\s*$", timeout=10)
+        self.tmux.type("PS1='OUT''ER> '")  # dash sets its own PS1 for root; set ours explicitly
         self.tmux.wait_for(OUTER, timeout=10)
         self.addCleanup(self.kill_ssmc)
 
     def write_script(self, args):
-        # Records its pid (kept by exec) so a stuck ssmc can be killed in cleanup.
+        # The inner sh records its pid (kept by exec) so a stuck ssmc can be killed in cleanup.
+        # Right after ssmc exits (before the outer shell can repair anything) the script reports
+        # whether the terminal was left in non-blocking mode, then ssmc's exit status.
+        inner = "echo $$ > %s; exec %s" % (e2e.shell_quote(self.pidfile),
+                                           " ".join(e2e.shell_quote(a) for a in self.client.ssmc_args(*args)))
+        check = e2e.NONBLOCK_CHECK
         with open(self.script, "w") as f:
-            f.write("#!/bin/sh\necho $$ > %s\nexec %s\n" % (
-                e2e.shell_quote(self.pidfile), " ".join(e2e.shell_quote(a) for a in self.client.ssmc_args(*args))))
+            f.write("#!/bin/sh\nsh -c %s\nrc=$?\n%s -c %s\necho \"SSMC-RC=$rc\"\n" % (
+                e2e.shell_quote(inner), e2e.shell_quote(sys.executable), e2e.shell_quote(check)))
         os.chmod(self.script, 0o755)
 
     def ssmc_pid(self):
@@ -133,11 +141,20 @@ class ShellTmuxTest(unittest.TestCase):
         self.tmux.wait_for(REMOTE, timeout=15)
         return screen_before
 
-    def wait_outer_prompt_after(self, pattern_before, timeout=15.0):
+    def wait_ssmc_exit(self, after_text, timeout=15.0):
+        """Waits for the script's report after ssmc exited; returns (exit status, nonblock flag)."""
         text = self.tmux.capture()
-        idx = text.rfind(pattern_before)
-        self.assertGreaterEqual(idx, 0, text)
-        self.tmux.wait_for(OUTER, timeout=timeout, after=idx)
+        idx = max(0, text.rfind(after_text))
+        m = self.tmux.wait_for(r"^SSMC-RC=(\d+)\s*$", timeout=timeout, after=idx)
+        text = self.tmux.capture()
+        nb = re.findall(r"STDIN-NONBLOCK=(\d)", text[idx:])
+        self.tmux.wait_for(r"OUTER>", timeout=10, after=m.end())
+        return int(m.group(1)), (nb[-1] == "1" if nb else None)
+
+    def assert_blocking_stdin(self, nonblock, label):
+        self.assertIsNotNone(nonblock, "the script did not report the stdin flags")
+        self.assertFalse(nonblock, "%s: ssmc left the terminal (stdin's open file description) in O_NONBLOCK "
+                                   "mode; dash then says 'sh: turning off NDELAY mode'" % label)
 
     # ------------------------------------------------------------ tests
 
@@ -177,28 +194,30 @@ class ShellTmuxTest(unittest.TestCase):
         self.tmux.wait_for(r"^before-tilde-9\s*$")
         self.tmux.type("~.", enter=False)
         e2e.wait_until(lambda: not self.ssmc_running(), 10, message="ssmc to exit after ~.")
-        self.wait_outer_prompt_after("before-tilde-9")
-        self.assertEqual(self.run_in_pane("echo rc=$?").strip(), "rc=0")
+        rc, nonblock = self.wait_ssmc_exit("before-tilde-9")
+        self.assertEqual(rc, 0, "exit status after ~.")
         self.assert_terminal_sane("after ~.")
         self.assertFalse(self.tmux.pane_dead())
+        self.assert_blocking_stdin(nonblock, "after ~.")
 
     def test_exit_ends_session_and_restores_terminal(self):
         self.start_ssmc()
         self.tmux.type("exit")
         e2e.wait_until(lambda: not self.ssmc_running(), 15, message="ssmc to exit after the remote shell exits")
-        self.wait_outer_prompt_after("REMOTE>")
-        self.assertEqual(self.run_in_pane("echo rc=$?").strip(), "rc=0")
+        rc, nonblock = self.wait_ssmc_exit("REMOTE> exit")
+        self.assertEqual(rc, 0, "exit status after the remote shell exited")
         self.assert_terminal_sane("after exit")
+        self.assert_blocking_stdin(nonblock, "after exit")
 
     def test_sigterm_restores_terminal(self):
         self.start_ssmc()
         pid = self.ssmc_pid()
         os.kill(pid, signal.SIGTERM)
         e2e.wait_until(lambda: not self.ssmc_running(), 10, message="ssmc to exit after SIGTERM")
-        self.tmux.wait_for(OUTER, timeout=10, after=self.tmux.capture().rfind("REMOTE>"))
-        out = self.run_in_pane("echo rc=$?").strip()
-        self.assertEqual(out, "rc=130", "exit status after SIGTERM (documented: 130 interrupted)")
+        rc, nonblock = self.wait_ssmc_exit("REMOTE>")
+        self.assertEqual(rc, 130, "exit status after SIGTERM (documented: 130 interrupted)")
         self.assert_terminal_sane("after SIGTERM")
+        self.assert_blocking_stdin(nonblock, "after SIGTERM")
 
     def test_escape_help_and_tilde_passthrough(self):
         # The remote `cat` writes what it receives into a file on this host (the emulator's agent is local).
@@ -230,7 +249,10 @@ class ShellTmuxTest(unittest.TestCase):
         self.assertEqual(out.strip(), "still-2")
         self.tmux.type("exit")
         e2e.wait_until(lambda: not self.ssmc_running(), 15, message="ssmc to exit")
+        rc, nonblock = self.wait_ssmc_exit("still-2")
+        self.assertEqual(rc, 0)
         self.assert_terminal_sane("after --no-escapes session")
+        self.assert_blocking_stdin(nonblock, "after --no-escapes session")
 
 
 if __name__ == "__main__":

@@ -54,8 +54,7 @@ class FuzzFiles final : public FileReader {
   explicit FuzzFiles(Parts& parts) : parts_(parts) {}
   ssmc::Result<std::string> read_file(const std::string&) override {
     const std::string_view* p = parts_.take();
-    if (!p || (!p->empty() && p->front() == '\x01'))
-      return std::make_error_code(std::errc::no_such_file_or_directory);
+    if (!p || (!p->empty() && p->front() == '\x01')) return std::make_error_code(std::errc::no_such_file_or_directory);
     return std::string(*p);
   }
 
