@@ -185,7 +185,11 @@ net::ClientOptions AwsClient::http_options(const net::Endpoint& target) const {
     options.tls.ca_file = it->second;
   }
   net::EnvMap env(settings_.env.begin(), settings_.env.end());
-  if (auto proxy = net::proxy_for(target, env); proxy) options.proxy = *proxy;
+  if (auto proxy = net::proxy_for(target, env); proxy) {
+    options.proxy = *proxy;
+  } else {
+    log::warn("HTTPS_PROXY/HTTP_PROXY is not a valid http://host:port proxy URL; connecting directly");
+  }
   return options;
 }
 
