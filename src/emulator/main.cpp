@@ -70,7 +70,7 @@ int main(int argc, char** argv) {
   app.add_option("--region", config.region, "Region the API claims")->capture_default_str();
   app.add_option("--access-key-id", config.access_key_id, "Access key the API accepts")->capture_default_str();
   app.add_option("--secret-access-key", config.secret_access_key, "Its secret (test use only)");
-  app.add_flag("!--no-verify-signature", config.require_signed_api, "Accept unsigned or wrongly signed API calls");
+  app.add_flag("!--no-verify-signature", config.require_signed_api, "Accept unsigned or wrongly signed API calls and upgrades");
   app.add_flag("--require-signed-upgrade", config.require_signed_upgrade, "Refuse unsigned WebSocket upgrades (403)");
   app.add_option("--target", targets,
                  "Target: ID[,name=N][,platform=Linux|Windows][,agent=VERSION][,offline][,tag:K=V] (repeatable)");

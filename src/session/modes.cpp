@@ -290,6 +290,7 @@ class CommandMode final : public Mode {
   }
 
   void on_closed(ClientSession& s) override {
+    if (!session_) return;  // never started: the session's own error says why
     if (!o_.marker.empty()) decode_wrapped(s);
     if (exit_code_) {
       // The remote status becomes ours (a signal's -1 as 255).

@@ -291,7 +291,9 @@ class ForwardModes(unittest.TestCase):
         for target in (MUX, BASIC):
             with self.subTest(target=target):
                 cmd = self.client.ssmc_args("ssh-proxy", target, str(self.echo.port))
-                p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                err = tempfile.TemporaryFile()
+                self.cleanups.append(err.close)
+                p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err,
                                      env=self.client.env)
                 self.cleanups.append(lambda p=p: e2e.kill_process(p, timeout=2))
                 payload = os.urandom(200 * 1024)
@@ -305,7 +307,9 @@ class ForwardModes(unittest.TestCase):
                         break
                     got += d
                 t.join(10)
-                self.assertEqual(len(got), len(payload), "short read; stderr: %r" % p.stderr.read1(4096))
+                if len(got) != len(payload):
+                    err.seek(0)
+                    self.fail("short read: %d of %d bytes; stderr: %r" % (len(got), len(payload), err.read()[-2000:]))
                 self.assertEqual(hashlib.sha256(bytes(got)).hexdigest(), hashlib.sha256(payload).hexdigest())
                 p.stdin.close()  # stdin EOF ends the session with status 0
                 try:
@@ -314,7 +318,6 @@ class ForwardModes(unittest.TestCase):
                     self.fail("ssmc ssh-proxy did not exit within 15s of stdin EOF")
                 self.assertEqual(rc, 0)
                 p.stdout.close()
-                p.stderr.close()
 
     # ---------------------------------------------------------- signals
 
