@@ -151,6 +151,9 @@ void ClientSession::on_event(channel::Event& event) {
     // 03 §8: with a reason the official client prints "SessionId: <id> : <reason>".
     if (!output.empty()) {
       say("\n\nSessionId: " + session_id() + " : " + output + "\n\n");
+      // Ended by the service or agent with a reason (idle timeout, handshake
+      // failure, ...): not a success for ssmc's own commands.
+      if (!options_.plugin_mode && exit_code_ == kExitOk) exit_code_ = started_ ? kExitConnection : kExitProtocol;
     } else {
       banner("\n\nExiting session with sessionId: " + session_id() + ".\n\n");
     }

@@ -75,6 +75,7 @@ class ClientSession : public ChannelHandler {
   void set_receive_ready(bool ready);
   /// Overrides the exit code (exec: the remote command's status).
   void set_exit_code(int code) { exit_code_ = code; }
+  int exit_code() const { return exit_code_; }
   asio::any_io_executor executor() const { return ex_; }
   const ClientOptions& options() const { return options_; }
   const std::string& session_id() const { return options_.ticket.session_id; }

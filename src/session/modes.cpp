@@ -295,9 +295,12 @@ class CommandMode final : public Mode {
     if (exit_code_) {
       // The remote status becomes ours (a signal's -1 as 255).
       s.set_exit_code(*exit_code_ < 0 ? 255 : (*exit_code_ & 0xff));
-    } else if (!reported_) {
-      s.say("ssmc: the target did not report an exit code (the document sends none and the output was not "
-            "recognised)\n");
+    } else {
+      if (!reported_) {
+        s.say("ssmc: the target did not report an exit code (the document sends none and the output was not "
+              "recognised)\n");
+      }
+      s.set_exit_code(s.exit_code() == kExitOk ? kExitProtocol : s.exit_code());  // unknown is not success
     }
   }
 
@@ -314,7 +317,9 @@ class CommandMode final : public Mode {
     if (a == std::string::npos || b == std::string::npos || c == std::string::npos) {
       // Not our wrapper's output (e.g. a Windows target): show it as it came.
       write_all(1, collected_);
-      s.say("ssmc: the target did not return separated streams or an exit code (non-POSIX target?)\n");
+      if (!collected_.empty()) {
+        s.say("ssmc: the target did not return separated streams or an exit code (non-POSIX target?)\n");
+      }
       reported_ = true;
       return;
     }

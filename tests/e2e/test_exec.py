@@ -93,9 +93,9 @@ class ExecStreamsAndExitCodes(unittest.TestCase):
                     e2e.kill_process(p, timeout=2)
                     self.fail("ssmc exec did not finish while its stdin pipe stayed open: %s" % " ".join(cmd))
                 finally:
-                    if p.stdin:
-                        p.stdin.close()
                     e2e.kill_process(p, timeout=2)
+                    for f in (p.stdin, p.stdout, p.stderr):
+                        f.close()
                 err = remote_stderr(subprocess.CompletedProcess(cmd, rc, out, err))
                 self.assertEqual((rc, out, err), (42, b"out\n", b"err\n"))
 
