@@ -307,7 +307,9 @@ asio::awaitable<std::variant<int, Started>> start(asio::io_context& io, const Gl
   auto res = co_await aws->start_session(req);
   if (!res) {
     std::fprintf(stderr, "ssmc: %s\n", res.error().message.c_str());
-    co_return kExitApi;
+    // Distinct codes: the service said no (4), it could not be reached (5),
+    // or the configuration (endpoint URL, credentials) is unusable (3).
+    co_return res.error().api_error ? kExitApi : res.error().transport ? kExitConnection : kExitConfig;
   }
   Started st;
   st.options.ticket = SessionTicket{res->session_id, res->stream_url, res->token_value};

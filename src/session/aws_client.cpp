@@ -302,6 +302,7 @@ asio::awaitable<AwsResult<std::string>> AwsClient::call(aws::Operation op, std::
     if (!res) {
       fail = failure(res.error(), std::string(aws::operation_name(op)) + ": cannot reach " + ep->url() + ": " +
                                       res.error().message());
+      fail.transport = true;
       delay = aws::retry_delay(policy, aws::FailureKind::transport, attempt, crypto::system_random());
     } else if (aws::is_success_status(static_cast<int>(res->status))) {
       co_return std::move(res->body);

@@ -34,6 +34,8 @@ struct AwsFailure {
   std::string message;
   /// Set when the service answered with an error.
   std::optional<aws::ApiError> api_error;
+  /// The endpoint could not be reached (connect, TLS, proxy, timeout).
+  bool transport = false;
 };
 template <class T>
 using AwsResult = boost::system::result<T, AwsFailure>;

@@ -15,6 +15,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/json.hpp>
 #include <cstdio>
 #include <filesystem>
 
@@ -505,8 +506,10 @@ class PortMode final : public Mode, public MuxBridge::Owner {
             (mux_ ? "multiplexed" : "basic mode") + ")\n");
     }
     if (o_.ready_line) {
-      std::printf("{\"event\":\"ready\",\"listen\":\"%s\",\"port\":%u,\"session_id\":\"%s\",\"mode\":\"%s\"}\n",
-                  where.c_str(), static_cast<unsigned>(port_), s.session_id().c_str(), mux_ ? "mux" : "basic");
+      boost::json::object line{{"event", "ready"},   {"listen", where},         {"port", port_},
+                               {"spec", o_.label},    {"session_id", s.session_id()}, {"mode", mux_ ? "mux" : "basic"}};
+      const std::string text = boost::json::serialize(line) + "\n";
+      std::fwrite(text.data(), 1, text.size(), stdout);
       std::fflush(stdout);
     }
     return true;

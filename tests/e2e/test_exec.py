@@ -249,12 +249,14 @@ class ExecBadEndpoint(unittest.TestCase):
         cp = e2e.run_ssmc(CLIENT, exec_args(None, "true"), endpoint="http://127.0.0.1:%d" % port, timeout=90)
         self.assert_one_line_error(cp)
         self.assertIn(b"127.0.0.1", cp.stderr)
+        self.assertEqual(cp.returncode, e2e.EXIT_CONNECTION, "unreachable endpoint has its own exit code")
 
     def test_malformed_endpoint(self):
         for url in ("not a url", "ftp://127.0.0.1:1/", "http://"):
             with self.subTest(url=url):
                 cp = e2e.run_ssmc(CLIENT, exec_args(None, "true"), endpoint=url, timeout=60)
                 self.assert_one_line_error(cp)
+                self.assertEqual(cp.returncode, e2e.EXIT_CONFIG, "a bad endpoint URL is a configuration error")
 
     def test_wrong_secret(self):
         env = dict(CLIENT.env)
