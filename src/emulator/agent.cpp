@@ -112,8 +112,19 @@ AgentSession::AgentSession(asio::any_io_executor ex, SessionSpec spec, const Con
   e.unix_ms_at_start = unix_ms_now();
   e.give_up_after = std::chrono::hours(24);  // the agent never gives up (08 §4.3)
   if (config.profile != "fast") e.max_messages_per_second = kFaithfulMessagesPerSecond;
+  session::FrameFilter* filter = faults_.get();
+  if (!config.record_dir.empty()) {
+    recorder_ = std::make_unique<Recorder>(config.record_dir + "/" + spec_.session_id + ".jsonl", spec_.session_id,
+                                           faults_.get());
+    if (recorder_->ok()) {
+      filter = recorder_.get();
+    } else {
+      log::warn("emulator: cannot write a transcript in {}; recording off for {}", config.record_dir,
+                spec_.session_id);
+    }
+  }
   runner_ = std::make_unique<session::ChannelRunner>(ex, std::move(options), crypto::system_random(), *this, *this,
-                                                     faults_.get());
+                                                     filter);
 }
 
 AgentSession::~AgentSession() {
@@ -122,6 +133,10 @@ AgentSession::~AgentSession() {
 
 void AgentSession::begin() {
   started_at_ = last_input_ = std::chrono::steady_clock::now();
+  if (recorder_) {
+    recorder_->event("start_session", "document=" + spec_.document_name + " target=" + spec_.target_id +
+                                          " agentVersion=" + spec_.agent_version);
+  }
   const bool handshake = spec_.session_type == wire::kSessionPort ||
                          spec_.session_type == wire::kSessionNonInteractiveCommands || !spec_.kms_key_id.empty();
   if (handshake) {
@@ -217,6 +232,7 @@ void AgentSession::attach(std::unique_ptr<net::WebSocket> ws) {
   }
   if (pending_) pending_->abort();
   pending_ = std::move(ws);
+  if (recorder_) recorder_->event("websocket_opened", "client leg");
   if (client_connected_) runner_->drop_transport();  // a new leg replaces the old one
   attach_wait_.cancel();
 }
@@ -235,6 +251,7 @@ asio::awaitable<Result<std::unique_ptr<net::WebSocket>>> AgentSession::next(unsi
 
 void AgentSession::on_transport_lost(std::error_code error) {
   client_connected_ = false;
+  if (recorder_) recorder_->event("websocket_closed", "client leg: " + error.message());
   log::debug("emulator: session {}: client leg lost ({})", spec_.session_id, error.message());
 }
 
@@ -322,6 +339,10 @@ asio::awaitable<void> AgentSession::finish(std::string reason) {
     }
     shortf.insert(shortf.end(), frame.begin() + wire::kHeaderLength, frame.end());  // PayloadLength + payload
     frame = std::move(shortf);
+  }
+  if (recorder_) {
+    recorder_->gateway_frame(frame);
+    recorder_->event("terminate", reason.empty() ? "session ended" : reason);
   }
   runner_->inject(std::move(frame));
   runner_->stop(std::chrono::milliseconds(500));

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "emulator/emulator.hpp"
+#include "emulator/recorder.hpp"
 #include "session/runner.hpp"
 
 namespace ssmc::emulator {
@@ -135,6 +136,7 @@ class AgentSession : public session::ChannelHandler,
   std::function<void(const std::string&)> on_end_;
   std::size_t chunk_;
   std::unique_ptr<FaultFilter> faults_;
+  std::unique_ptr<Recorder> recorder_;  ///< --record-dir
   std::unique_ptr<session::ChannelRunner> runner_;
   std::unique_ptr<Plugin> plugin_;
   std::unique_ptr<net::WebSocket> pending_;
