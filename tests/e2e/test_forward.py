@@ -9,6 +9,7 @@
 
 import hashlib
 import os
+import select
 import signal
 import socket
 import tempfile
@@ -302,7 +303,11 @@ class ForwardModes(unittest.TestCase):
                 got = bytearray()
                 deadline = time.monotonic() + 60
                 while len(got) < len(payload) and time.monotonic() < deadline:
-                    d = p.stdout.read1(65536)
+                    # Unbuffered reads on the fd with select: never blocks past the deadline.
+                    ready, _, _ = select.select([p.stdout.fileno()], [], [], max(0.0, deadline - time.monotonic()))
+                    if not ready:
+                        break  # no byte within the deadline: reported as a short read below
+                    d = os.read(p.stdout.fileno(), 65536)
                     if not d:
                         break
                     got += d
@@ -311,6 +316,8 @@ class ForwardModes(unittest.TestCase):
                     err.seek(0)
                     self.fail("short read: %d of %d bytes; stderr: %r" % (len(got), len(payload), err.read()[-2000:]))
                 self.assertEqual(hashlib.sha256(bytes(got)).hexdigest(), hashlib.sha256(payload).hexdigest())
+                if t.is_alive():
+                    self.fail("ssmc stopped reading stdin (the writer is still blocked)")
                 p.stdin.close()  # stdin EOF ends the session with status 0
                 try:
                     rc = p.wait(timeout=15)
