@@ -97,23 +97,24 @@ std::string resolve_document(const aws::StartSessionRequest& req, SessionSpec& s
     spec.properties = boost::json::object{{"portNumber", param_or(req.parameters, "portNumber", "22")}};
   } else if (doc == "AWS-StartPortForwardingSession") {
     spec.session_type = std::string(wire::kSessionPort);
-    spec.properties = boost::json::object{{"portNumber", param_or(req.parameters, "portNumber", "80")},
-                                          {"type", "LocalPortForwarding"},
-                                          {"localPortNumber", param_or(req.parameters, "localPortNumber", "0")}};
+    // Keys in Go map order (sorted), as the real agent marshals Properties.
+    spec.properties = boost::json::object{{"localPortNumber", param_or(req.parameters, "localPortNumber", "0")},
+                                          {"portNumber", param_or(req.parameters, "portNumber", "80")},
+                                          {"type", "LocalPortForwarding"}};
   } else if (doc == "AWS-StartPortForwardingSessionToRemoteHost") {
     auto host = param_or(req.parameters, "host", "");
     if (host.empty()) return "parameter 'host' is required by AWS-StartPortForwardingSessionToRemoteHost";
     spec.session_type = std::string(wire::kSessionPort);
     spec.properties = boost::json::object{{"host", host},
+                                          {"localPortNumber", param_or(req.parameters, "localPortNumber", "0")},
                                           {"portNumber", param_or(req.parameters, "portNumber", "80")},
-                                          {"type", "LocalPortForwarding"},
-                                          {"localPortNumber", param_or(req.parameters, "localPortNumber", "0")}};
+                                          {"type", "LocalPortForwarding"}};
   } else if (doc == "AWS-StartPortForwardingSessionToSocket") {
     spec.session_type = std::string(wire::kSessionPort);
-    spec.properties = boost::json::object{{"portNumber", param_or(req.parameters, "portNumber", "80")},
-                                          {"type", "LocalPortForwarding"},
+    spec.properties = boost::json::object{{"localConnectionType", "unix"},
                                           {"localUnixSocket", param_or(req.parameters, "localUnixSocket", "")},
-                                          {"localConnectionType", "unix"}};
+                                          {"portNumber", param_or(req.parameters, "portNumber", "80")},
+                                          {"type", "LocalPortForwarding"}};
   } else {
     return "Document " + doc + " does not exist or is not a Session document";
   }
