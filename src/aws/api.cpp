@@ -516,6 +516,8 @@ ApiError parse_api_error(int http_status, const Headers& headers, std::string_vi
   return e;
 }
 
+bool is_throttling_code(std::string_view code) { return contains(kThrottlingCodes, code); }
+
 ErrorClass classify(const ApiError& error) {
   if (contains(kThrottlingCodes, error.code) || error.http_status == 429) return ErrorClass::throttling;
   if (contains(kTransientCodes, error.code) || error.http_status == 500 || error.http_status == 502 ||

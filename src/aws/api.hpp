@@ -225,6 +225,8 @@ enum class ErrorClass {
   other,
 };
 ErrorClass classify(const ApiError& error);
+/// True for the throttling error codes of botocore's standard retry mode.
+bool is_throttling_code(std::string_view code);
 
 /// One line for the user: what failed and what to do, naming `subject` (the
 /// target for StartSession, the session id for Resume/Terminate, the key id

@@ -199,47 +199,6 @@ std::optional<ConfigError> finish_section(const std::map<std::string, RawOption,
   return std::nullopt;
 }
 
-// --- Python shlex.split (posix, no comments) --------------------------------
-
-std::optional<std::vector<std::string>> shell_split(std::string_view s) {
-  auto is_ws = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
-  std::vector<std::string> words;
-  std::string token;
-  bool in_token = false;  // a token has started (possibly empty, as in "")
-  char quote = 0;         // inside '...' or "..."
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    const char c = s[i];
-    if (quote != 0) {
-      if (c == quote) {
-        quote = 0;
-      } else if (quote == '"' && c == '\\') {
-        if (++i == s.size()) return std::nullopt;  // "No escaped character"
-        if (s[i] != '"' && s[i] != '\\') token += '\\';
-        token += s[i];
-      } else {
-        token += c;
-      }
-    } else if (is_ws(c)) {
-      if (in_token) words.push_back(std::move(token));
-      token.clear();
-      in_token = false;
-    } else if (c == '\'' || c == '"') {
-      quote = c;
-      in_token = true;
-    } else if (c == '\\') {
-      if (++i == s.size()) return std::nullopt;  // "No escaped character"
-      token += s[i];
-      in_token = true;
-    } else {
-      token += c;
-      in_token = true;
-    }
-  }
-  if (quote != 0) return std::nullopt;  // "No closing quotation"
-  if (in_token) words.push_back(std::move(token));
-  return words;
-}
-
 // "[profile NAME]"-style name: the second of exactly two shell words.
 std::optional<std::string> prefixed_name(std::string_view section) {
   auto words = shell_split(section);
@@ -513,6 +472,46 @@ std::string selected_profile(const Environment& env, std::string_view cli_profil
   if (const auto* p = env_get(env, "AWS_PROFILE")) return *p;
   if (const auto* p = env_get(env, "AWS_DEFAULT_PROFILE")) return *p;
   return "default";
+}
+
+
+std::optional<std::vector<std::string>> shell_split(std::string_view s) {
+  auto is_ws = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+  std::vector<std::string> words;
+  std::string token;
+  bool in_token = false;  // a token has started (possibly empty, as in "")
+  char quote = 0;         // inside '...' or "..."
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (quote != 0) {
+      if (c == quote) {
+        quote = 0;
+      } else if (quote == '"' && c == '\\') {
+        if (++i == s.size()) return std::nullopt;  // "No escaped character"
+        if (s[i] != '"' && s[i] != '\\') token += '\\';
+        token += s[i];
+      } else {
+        token += c;
+      }
+    } else if (is_ws(c)) {
+      if (in_token) words.push_back(std::move(token));
+      token.clear();
+      in_token = false;
+    } else if (c == '\'' || c == '"') {
+      quote = c;
+      in_token = true;
+    } else if (c == '\\') {
+      if (++i == s.size()) return std::nullopt;  // "No escaped character"
+      token += s[i];
+      in_token = true;
+    } else {
+      token += c;
+      in_token = true;
+    }
+  }
+  if (quote != 0) return std::nullopt;  // "No closing quotation"
+  if (in_token) words.push_back(std::move(token));
+  return words;
 }
 
 }  // namespace ssmc::aws

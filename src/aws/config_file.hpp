@@ -31,6 +31,7 @@
 #include <boost/system/result.hpp>
 #include <cstddef>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -156,6 +157,14 @@ struct ConfigFilePaths {
 /// unexpanded. Errors: no_home_directory when `~` needs a home that `env`
 /// lacks (the CLI would ask the password database).
 Result<ConfigFilePaths> config_file_paths(const Environment& env, Platform platform = Platform::posix);
+
+/// Python's `shlex.split` in posix mode without comments (botocore splits
+/// section names and the CLI credential_process commands with it): words
+/// separated by space/tab/CR/LF; single quotes literal; double quotes with
+/// backslash escapes of a double quote or a backslash; a backslash outside
+/// quotes escapes the next character; two quotes make an empty word. nullopt
+/// for an unclosed quote or a trailing backslash.
+std::optional<std::vector<std::string>> shell_split(std::string_view text);
 
 /// The profile the CLI uses: `cli_profile` (--profile) if non-empty, else
 /// AWS_PROFILE, else AWS_DEFAULT_PROFILE (set-but-empty counts as set), else

@@ -1,5 +1,7 @@
 #include "aws/credential_codecs.hpp"
 
+#include "aws/config_file.hpp"
+
 #include <openssl/evp.h>
 
 #include <array>
@@ -263,42 +265,9 @@ std::string format_iso8601(TimePoint time) {
 // --- Command line -------------------------------------------------------------
 
 Result<std::vector<std::string>> split_command_line(std::string_view s) {
-  const auto bad = make_error_code(Errc::credential_process_bad_command);
-  std::vector<std::string> words;
-  std::string word;
-  bool in_word = false;
-  char quote = 0;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    const char c = s[i];
-    if (quote != 0) {
-      if (c == quote) {
-        quote = 0;
-      } else if (quote == '"' && c == '\\') {
-        if (++i == s.size()) return bad;
-        if (s[i] != '"' && s[i] != '\\') word += '\\';
-        word += s[i];
-      } else {
-        word += c;
-      }
-    } else if (is_space(c)) {
-      if (in_word) words.push_back(std::move(word));
-      word.clear();
-      in_word = false;
-    } else if (c == '\'' || c == '"') {
-      quote = c;
-      in_word = true;
-    } else if (c == '\\') {
-      if (++i == s.size()) return bad;
-      word += s[i];
-      in_word = true;
-    } else {
-      word += c;
-      in_word = true;
-    }
-  }
-  if (quote != 0) return bad;
-  if (in_word) words.push_back(std::move(word));
-  return words;
+  auto words = shell_split(s);
+  if (!words) return make_error_code(Errc::credential_process_bad_command);
+  return std::move(*words);
 }
 
 // --- Hashes and Python JSON text -------------------------------------------------

@@ -69,26 +69,6 @@ bool iequals(std::string_view a, std::string_view b) {
          });
 }
 
-// Decodes %XX and '+' (as space). nullopt on a malformed escape.
-std::optional<std::string> query_decode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out += ' ';
-    } else if (s[i] == '%') {
-      if (i + 2 >= s.size()) return std::nullopt;
-      const int hi = hex_value(s[i + 1]), lo = hex_value(s[i + 2]);
-      if (hi < 0 || lo < 0) return std::nullopt;
-      out += static_cast<char>(hi * 16 + lo);
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
 using EncodedPairs = std::vector<std::pair<std::string, std::string>>;
 
 Result<EncodedPairs> encoded_query_pairs(std::string_view query) {
@@ -467,6 +447,25 @@ Result<WebSocketUpgradeSigning> sign_websocket_upgrade(std::string_view url, std
   for (auto& h : signed_request->headers)
     if (h.name != "X-Amz-Security-Token") out.headers.push_back(std::move(h));
   if (const auto* token = find_header(signed_request->headers, "X-Amz-Security-Token")) out.headers.push_back(*token);
+  return out;
+}
+
+std::optional<std::string> query_decode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') {
+      out += ' ';
+    } else if (s[i] == '%') {
+      if (i + 2 >= s.size()) return std::nullopt;
+      const int hi = hex_value(s[i + 1]), lo = hex_value(s[i + 2]);
+      if (hi < 0 || lo < 0) return std::nullopt;
+      out += static_cast<char>(hi * 16 + lo);
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
   return out;
 }
 

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -171,6 +172,10 @@ Result<WebSocketUpgradeSigning> sign_websocket_upgrade(std::string_view url, std
 Result<bool> is_presigned_url(std::string_view url);
 
 // --- Building blocks (exposed for tests and for servers that verify) ---
+
+/// Decodes a query name or value as the signers read it: %XX escapes and '+'
+/// as a space. nullopt on a malformed escape.
+std::optional<std::string> query_decode(std::string_view text);
 
 /// `YYYYMMDD'T'HHMMSS'Z'` in UTC. Errors: bad_signing_time.
 Result<std::string> format_amz_date(std::chrono::system_clock::time_point time);

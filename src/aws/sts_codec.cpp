@@ -2,6 +2,7 @@
 
 #include <array>
 
+#include "aws/api.hpp"
 #include "aws/errors.hpp"
 
 namespace ssmc::aws {
@@ -361,28 +362,11 @@ std::optional<StsServiceError> parse_sts_error(std::string_view xml) {
 }
 
 bool is_retryable_error_code(std::string_view code) {
-  // botocore retries/standard.py: _THROTTLED_ERROR_CODES + _TRANSIENT_ERROR_CODES,
-  // plus IDPCommunicationError (RetryIDPCommunicationError, STS only).
-  static constexpr std::array<std::string_view, 17> kRetryable = {"Throttling",
-                                                                  "ThrottlingException",
-                                                                  "ThrottledException",
-                                                                  "RequestThrottledException",
-                                                                  "TooManyRequestsException",
-                                                                  "ProvisionedThroughputExceededException",
-                                                                  "TransactionInProgressException",
-                                                                  "RequestLimitExceeded",
-                                                                  "BandwidthLimitExceeded",
-                                                                  "LimitExceededException",
-                                                                  "RequestThrottled",
-                                                                  "SlowDown",
-                                                                  "PriorRequestNotComplete",
-                                                                  "EC2ThrottledException",
-                                                                  "RequestTimeout",
-                                                                  "RequestTimeoutException",
-                                                                  "IDPCommunicationError"};
-  for (auto c : kRetryable)
-    if (c == code) return true;
-  return false;
+  // botocore retries/standard.py: _THROTTLED_ERROR_CODES (shared with the API
+  // client) + _TRANSIENT_ERROR_CODES, plus IDPCommunicationError
+  // (RetryIDPCommunicationError, STS only).
+  return is_throttling_code(code) || code == "RequestTimeout" || code == "RequestTimeoutException" ||
+         code == "IDPCommunicationError";
 }
 
 }  // namespace ssmc::aws

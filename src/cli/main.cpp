@@ -75,9 +75,9 @@ class AutoMode final : public Mode {
       po.label = "port " + str("portNumber");
       inner_ = make_port_mode(po);
     } else if (started.session_type == "Port") {
-      inner_ = make_stdio_mode(plugin_);
+      inner_ = make_stdio_mode();
     } else {
-      inner_ = make_terminal_mode(TerminalOptions{plugin_, true, false});
+      inner_ = make_terminal_mode(TerminalOptions{plugin_, true});
     }
     inner_->on_started(s, started);
   }
@@ -511,7 +511,7 @@ int main(int argc, char** argv) {
       if (!document.empty()) doc = document;
       auto st = co_await start(io, g, target, std::move(doc), parameters);
       if (auto* rc = std::get_if<int>(&st)) co_return *rc;
-      TerminalOptions terminal_options{false, !no_escapes, false};
+      TerminalOptions terminal_options{false, !no_escapes};
       auto mode = make_terminal_mode(terminal_options);
       co_return co_await drive(io, std::move(std::get<Started>(st)), std::move(mode), false);
     });
@@ -545,7 +545,7 @@ int main(int argc, char** argv) {
       auto st = co_await start(io, g, target, std::string("AWS-StartSSHSession"), std::move(params_in));
       if (auto* rc = std::get_if<int>(&st)) co_return *rc;
       std::get<Started>(st).options.quiet = true;  // stdout is the SSH stream
-      auto mode = make_stdio_mode(false);
+      auto mode = make_stdio_mode();
       co_return co_await drive(io, std::move(std::get<Started>(st)), std::move(mode), true);
     });
   }

@@ -78,7 +78,6 @@ void FaultFilter::apply(std::span<const std::uint8_t> frame, std::optional<std::
 void FaultFilter::outgoing(std::span<const std::uint8_t> frame, channel::TimePoint,
                            std::vector<std::vector<std::uint8_t>>& out) {
   apply(frame, held_out_, out);
-  to_client_ += out.size();
 }
 
 void FaultFilter::incoming(std::span<const std::uint8_t> frame, channel::TimePoint,

@@ -77,7 +77,6 @@ class FaultFilter final : public session::FrameFilter {
                 std::vector<std::vector<std::uint8_t>>& out) override;
   void incoming(std::span<const std::uint8_t> frame, channel::TimePoint now,
                 std::vector<std::vector<std::uint8_t>>& out) override;
-  std::uint64_t frames_to_client() const { return to_client_; }
 
  private:
   void apply(std::span<const std::uint8_t> frame, std::optional<std::vector<std::uint8_t>>& held,
@@ -86,7 +85,6 @@ class FaultFilter final : public session::FrameFilter {
   FaultConfig config_;
   std::mt19937_64 rng_;
   std::optional<std::vector<std::uint8_t>> held_out_, held_in_;
-  std::uint64_t to_client_ = 0;
 };
 
 class AgentSession : public session::ChannelHandler,

@@ -78,7 +78,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"faithful", "fast"}))
       ->capture_default_str();
   app.add_option("--allow-host", config.allow_hosts, "Hosts port sessions may reach (default: loopback)");
-  app.add_option("--kms-key-id", config.kms_key_id, "Encrypt shell sessions with KMS using this key id");
+  app.add_option("--kms-key-id", config.kms_key_id, "Encrypt every session with KMS using this key id (04)");
   app.add_option("--shell", config.shell, "Shell for shell sessions")->capture_default_str();
   app.add_option("--record-dir", config.record_dir, "Write a JSONL transcript of every session here");
   app.add_flag("--resume-new-url", config.resume_new_url, "ResumeSession returns a different StreamUrl");

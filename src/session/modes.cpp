@@ -144,14 +144,11 @@ class TerminalMode final : public Mode {
     asio::co_spawn(s.executor(), read_stdin(), asio::detached);
   }
 
-  void on_data(ClientSession& s, wire::PayloadType type, std::vector<std::uint8_t>& bytes) override {
+  void on_data(ClientSession&, wire::PayloadType type, std::vector<std::uint8_t>& bytes) override {
     switch (type) {
       case wire::PayloadType::output: write_all(1, bytes); break;
       case wire::PayloadType::std_err: write_all(2, bytes); break;
-      case wire::PayloadType::exit_code:
-        if (auto code = wire::parse_exit_code(bytes)) s.say("");  // shells do not send one; ignore
-        break;
-      default: break;
+      default: break;  // shells send no ExitCode (05 §4); Size/Flag are not for the terminal
     }
   }
   void on_writable(ClientSession&) override {
@@ -349,7 +346,6 @@ class CommandMode final : public Mode {
 
 class StdioMode final : public Mode {
  public:
-  explicit StdioMode(bool plugin_mode) : plugin_mode_(plugin_mode) {}
   void on_started(ClientSession& s, const channel::SessionStarted&) override {
     session_ = &s;
     asio::co_spawn(s.executor(), pump(), asio::detached);
@@ -387,7 +383,6 @@ class StdioMode final : public Mode {
       }
     }
   }
-  bool plugin_mode_;
   ClientSession* session_ = nullptr;
   std::unique_ptr<StdinReader> stdin_;
   std::unique_ptr<asio::steady_timer> writable_;
@@ -633,7 +628,7 @@ std::unique_ptr<Mode> make_terminal_mode(TerminalOptions options) { return std::
 std::unique_ptr<Mode> make_command_mode(CommandOptions options) {
   return std::make_unique<CommandMode>(std::move(options));
 }
-std::unique_ptr<Mode> make_stdio_mode(bool plugin_mode) { return std::make_unique<StdioMode>(plugin_mode); }
+std::unique_ptr<Mode> make_stdio_mode() { return std::make_unique<StdioMode>(); }
 std::unique_ptr<Mode> make_port_mode(PortOptions options) { return std::make_unique<PortMode>(std::move(options)); }
 
 std::string shell_join(const std::vector<std::string>& argv) {

@@ -13,7 +13,6 @@ namespace ssmc::session {
 struct TerminalOptions {
   bool plugin_mode = false;   ///< stdin EOF ends the client as the official one does (05 §2.3)
   bool escapes = true;        ///< ~. ~? ~~ (05 §2.8)
-  bool windows_target = false;
 };
 std::unique_ptr<Mode> make_terminal_mode(TerminalOptions options);
 
@@ -30,7 +29,8 @@ std::string wrap_command(const std::string& command, const std::string& marker);
 /// Quotes argv for a POSIX shell.
 std::string shell_join(const std::vector<std::string>& argv);
 
-std::unique_ptr<Mode> make_stdio_mode(bool plugin_mode);
+/// stdin/stdout to the session (SSH ProxyCommand, 06 §2); same in both CLIs.
+std::unique_ptr<Mode> make_stdio_mode();
 
 /// One -L forward: where to listen locally.
 struct ListenSpec {
