@@ -75,13 +75,15 @@ void FaultFilter::apply(std::span<const std::uint8_t> frame, std::optional<std::
   }
 }
 
-void FaultFilter::outgoing(std::span<const std::uint8_t> frame, channel::TimePoint,
+void FaultFilter::outgoing(std::span<const std::uint8_t> frame, channel::TimePoint now,
                            std::vector<std::vector<std::uint8_t>>& out) {
+  if (agent_down(now)) return;
   apply(frame, held_out_, out);
 }
 
-void FaultFilter::incoming(std::span<const std::uint8_t> frame, channel::TimePoint,
+void FaultFilter::incoming(std::span<const std::uint8_t> frame, channel::TimePoint now,
                            std::vector<std::vector<std::uint8_t>>& out) {
+  if (agent_down(now)) return;
   apply(frame, held_in_, out);
 }
 
@@ -98,7 +100,7 @@ AgentSession::AgentSession(asio::any_io_executor ex, SessionSpec spec, const Con
       attach_wait_(ex),
       service_timer_(ex) {
   const auto& f = config.faults;
-  if (f.loss > 0 || f.duplicate > 0 || f.reorder > 0 || f.corrupt > 0) faults_ = std::make_unique<FaultFilter>(f);
+  if (f.loss > 0 || f.duplicate > 0 || f.reorder > 0 || f.corrupt > 0 || f.drop_agent_every.count() > 0) faults_ = std::make_unique<FaultFilter>(f);
   session::RunnerOptions options;
   auto& e = options.engine;
   e.role = channel::Role::agent;
@@ -161,6 +163,7 @@ asio::awaitable<void> AgentSession::run() {
       [self]() -> asio::awaitable<void> {
         auto next_drop = std::chrono::steady_clock::now() + self->config_.faults.drop_client_every;
         auto next_pause = std::chrono::steady_clock::now() + self->config_.faults.pause_every;
+        auto next_agent_drop = std::chrono::steady_clock::now() + self->config_.faults.drop_agent_every;
         bool paused = false;
         while (!self->finished_) {
           self->service_timer_.expires_after(kServiceTick);
@@ -178,12 +181,25 @@ asio::awaitable<void> AgentSession::run() {
           }
           if (f.drop_client_every.count() > 0 && now >= next_drop) {
             next_drop = now + f.drop_client_every;
-            if (self->client_connected_) self->runner_->drop_transport();
+            if (self->client_connected_) {
+              if (self->recorder_) self->recorder_->event("debug_drop", "client");
+              self->runner_->drop_transport();
+            }
+          }
+          if (f.drop_agent_every.count() > 0 && now >= next_agent_drop && self->faults_) {
+            next_agent_drop = now + f.drop_agent_every + f.agent_outage;
+            self->faults_->agent_outage_until(now + f.agent_outage);
+            if (self->recorder_) self->recorder_->event("debug_drop", "agent");
+            log::debug("emulator: session {}: agent leg down for {} ms", self->spec_.session_id,
+                       std::chrono::duration_cast<std::chrono::milliseconds>(f.agent_outage).count());
           }
           // Counted per client leg (each replacement gets N frames again).
           if (f.drop_client_after > 0 && self->client_connected_) {
             const auto* ws = self->runner_->transport_stats();
-            if (ws && ws->messages_out >= f.drop_client_after) self->runner_->drop_transport();
+            if (ws && ws->messages_out >= f.drop_client_after) {
+              if (self->recorder_) self->recorder_->event("debug_drop", "client");
+              self->runner_->drop_transport();
+            }
           }
           if (f.pause_every.count() > 0 && now >= next_pause) {
             // MGS-generated pause/start publication to the agent (08 §3.5).

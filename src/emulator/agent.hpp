@@ -77,6 +77,9 @@ class FaultFilter final : public session::FrameFilter {
                 std::vector<std::vector<std::uint8_t>>& out) override;
   void incoming(std::span<const std::uint8_t> frame, channel::TimePoint now,
                 std::vector<std::vector<std::uint8_t>>& out) override;
+  /// The agent leg is down until `until`: every frame either way is lost.
+  void agent_outage_until(channel::TimePoint until) { outage_until_ = until; }
+  bool agent_down(channel::TimePoint now) const { return now < outage_until_; }
 
  private:
   void apply(std::span<const std::uint8_t> frame, std::optional<std::vector<std::uint8_t>>& held,
@@ -85,6 +88,7 @@ class FaultFilter final : public session::FrameFilter {
   FaultConfig config_;
   std::mt19937_64 rng_;
   std::optional<std::vector<std::uint8_t>> held_out_, held_in_;
+  channel::TimePoint outage_until_{};
 };
 
 class AgentSession : public session::ChannelHandler,

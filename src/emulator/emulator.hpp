@@ -55,6 +55,11 @@ struct FaultConfig {
   unsigned drop_client_after = 0;
   /// Drop the client's WebSocket every period (0 = never).
   Duration drop_client_every{};
+  /// Agent-side drops (08 §1): every period the agent's own leg to the gateway
+  /// goes down for `agent_outage`; frames both ways are lost meanwhile and the
+  /// agent engine retransmits after it "reconnects". The client's WebSocket stays up.
+  Duration drop_agent_every{};
+  Duration agent_outage = std::chrono::seconds(1);
   /// Send pause_publication/start_publication to the agent engine every period.
   Duration pause_every{};
   /// Emit channel_closed with HL 112 + NUL padding (02 §9.5).

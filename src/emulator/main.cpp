@@ -3,6 +3,10 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+#include <cerrno>
+#include <cstring>
 #include <cstdio>
 #include <iostream>
 
@@ -61,12 +65,14 @@ int main(int argc, char** argv) {
   CLI::App app{"ssmc-emulator: a local AWS Session Manager (SSM API + message gateway + agent) for tests and demos"};
   emulator::Config config;
   std::vector<std::string> targets;
-  double drop_every = 0, pause_every = 0, idle = 0, max_duration = 0;
+  double drop_every = 0, drop_agent_every = 0, agent_outage = 1.0, pause_every = 0, idle = 0, max_duration = 0;
+  std::string cert_out;
   std::string log_level = "info";
   bool ready_json = false;
   app.add_option("--host", config.host, "Address to listen on (loopback unless you mean it)")->capture_default_str();
   app.add_option("--port", config.port, "Port (0 = any free port)")->capture_default_str();
   app.add_flag("--tls", config.tls, "Serve https/wss with a generated self-signed certificate");
+  app.add_option("--cert-out", cert_out, "With --tls: write the generated certificate (PEM) here, for --ca-bundle");
   app.add_option("--region", config.region, "Region the API claims")->capture_default_str();
   app.add_option("--access-key-id", config.access_key_id, "Access key the API accepts")->capture_default_str();
   app.add_option("--secret-access-key", config.secret_access_key, "Its secret (test use only)");
@@ -90,6 +96,10 @@ int main(int argc, char** argv) {
   faults->add_option("--corrupt", config.faults.corrupt, "Digest corruption probability")->check(CLI::Range(0.0, 1.0));
   faults->add_option("--drop-client-after", config.faults.drop_client_after, "Drop the client WebSocket after N frames");
   faults->add_option("--drop-client-every", drop_every, "Drop the client WebSocket every S seconds");
+  faults->add_option("--drop-agent-every", drop_agent_every,
+                     "Take the agent's own leg down every S seconds (client WebSocket stays up)");
+  faults->add_option("--agent-outage", agent_outage, "How long each agent-leg drop lasts, seconds")
+      ->capture_default_str();
   faults->add_option("--pause-every", pause_every, "pause_publication/start_publication every S seconds");
   faults->add_flag("--short-channel-closed", config.faults.short_channel_closed, "channel_closed with HL 112 (02 §9.5)");
   faults->add_option("--idle-timeout", idle, "Service idle timeout in seconds (0 = off)");
@@ -109,6 +119,12 @@ int main(int argc, char** argv) {
   }
   config.faults.drop_client_every = seconds_to_ms(drop_every);
   config.faults.pause_every = seconds_to_ms(pause_every);
+  config.faults.drop_agent_every = seconds_to_ms(drop_agent_every);
+  config.faults.agent_outage = seconds_to_ms(agent_outage);
+  if (!cert_out.empty() && !config.tls) {
+    std::cerr << "ssmc-emulator: --cert-out needs --tls\n";
+    return 2;
+  }
   config.faults.idle_timeout = seconds_to_ms(idle);
   config.faults.max_duration = seconds_to_ms(max_duration);
   static const std::map<std::string, log::Level> levels{{"trace", log::Level::trace}, {"debug", log::Level::debug},
@@ -129,9 +145,24 @@ int main(int argc, char** argv) {
     return 1;
   }
   const std::string url = (*emu)->endpoint_url();
+  if (!cert_out.empty()) {
+    // A certificate is public: 0644 is fine; write-then-rename so readers never see half a file.
+    const std::string tmp = cert_out + ".tmp";
+    std::FILE* f = std::fopen(tmp.c_str(), "w");
+    const auto& pem = (*emu)->certificate_pem();
+    if (!f || std::fwrite(pem.data(), 1, pem.size(), f) != pem.size() || std::fclose(f) != 0 ||
+        std::rename(tmp.c_str(), cert_out.c_str()) != 0) {
+      std::cerr << "ssmc-emulator: --cert-out " << cert_out << ": " << std::strerror(errno) << "\n";
+      return 1;
+    }
+  }
   if (ready_json) {
-    std::printf("{\"endpoint\":\"%s\",\"port\":%u,\"region\":\"%s\",\"access_key_id\":\"%s\"}\n", url.c_str(),
-                static_cast<unsigned>((*emu)->port()), config.region.c_str(), config.access_key_id.c_str());
+    boost::json::object ready{{"endpoint", url},
+                              {"port", (*emu)->port()},
+                              {"region", config.region},
+                              {"access_key_id", config.access_key_id}};
+    if (!cert_out.empty()) ready["ca_file"] = cert_out;
+    std::printf("%s\n", boost::json::serialize(ready).c_str());
   } else {
     std::printf("ssmc-emulator listening on %s (region %s)\n", url.c_str(), config.region.c_str());
   }

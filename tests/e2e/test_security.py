@@ -11,6 +11,10 @@
 """
 
 import datetime
+import os
+import shutil
+import subprocess
+import tempfile
 import json
 import socket
 import time
@@ -216,3 +220,40 @@ class SecurityTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class TlsTest(unittest.TestCase):
+    """`ssmc-emulator --tls --cert-out FILE`: https API and wss data channel with a generated certificate.
+    ssmc verifies it: trusted with --ca-bundle (or AWS_CA_BUNDLE), refused without (exit 5)."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="ssmc-e2e-tls-")
+        self.ca = os.path.join(self.dir, "emulator-ca.pem")
+        self.emu = e2e.Emulator(targets=(TARGET,), extra=("--tls", "--cert-out", self.ca))
+        self.client = e2e.ClientEnv(self.emu)
+
+    def tearDown(self):
+        self.client.cleanup()
+        self.emu.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def test_trusted_with_ca_bundle(self):
+        self.assertTrue(self.emu.endpoint.startswith("https://"), self.emu.endpoint)
+        with open(self.ca) as f:
+            self.assertIn("BEGIN CERTIFICATE", f.read())
+        cp = e2e.run_ssmc(self.client, ["--ca-bundle", self.ca, "exec", TARGET, "--", "echo", "over-tls"])
+        self.assertEqual((cp.returncode, cp.stdout), (0, b"over-tls\n"), e2e.describe(cp))
+        env_cp = subprocess.run(self.client.ssmc_args("exec", TARGET, "--", "echo", "env-ca"), capture_output=True,
+                                timeout=60, env=dict(self.client.env, AWS_CA_BUNDLE=self.ca))
+        self.assertEqual((env_cp.returncode, env_cp.stdout), (0, b"env-ca\n"), env_cp.stderr)
+
+    def test_untrusted_certificate_refused(self):
+        cp = e2e.run_ssmc(self.client, ["exec", TARGET, "--", "echo", "must-not-run"])
+        self.assertEqual(cp.returncode, e2e.EXIT_CONNECTION, e2e.describe(cp))
+        self.assertIn(b"certificate verify failed", cp.stderr)
+        self.assertNotIn(b"must-not-run", cp.stdout)
+
+    def test_cert_out_needs_tls(self):
+        cp = subprocess.run([e2e.EMULATOR, "--cert-out", self.ca + ".x"], capture_output=True, timeout=10)
+        self.assertEqual(cp.returncode, 2)
+        self.assertIn(b"--cert-out needs --tls", cp.stderr)
