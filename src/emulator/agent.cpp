@@ -3,6 +3,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <openssl/rand.h>
 
@@ -79,6 +80,8 @@ void FaultFilter::outgoing(std::span<const std::uint8_t> frame, channel::TimePoi
                            std::vector<std::vector<std::uint8_t>>& out) {
   if (agent_down(now)) return;
   apply(frame, held_out_, out);
+  // Counted as they are handed to the WebSocket, so even a burst faster than any timer is cut at N.
+  if (config_.drop_client_after > 0 && ++leg_frames_ == config_.drop_client_after && drop_client) drop_client();
 }
 
 void FaultFilter::incoming(std::span<const std::uint8_t> frame, channel::TimePoint now,
@@ -100,7 +103,9 @@ AgentSession::AgentSession(asio::any_io_executor ex, SessionSpec spec, const Con
       attach_wait_(ex),
       service_timer_(ex) {
   const auto& f = config.faults;
-  if (f.loss > 0 || f.duplicate > 0 || f.reorder > 0 || f.corrupt > 0 || f.drop_agent_every.count() > 0) faults_ = std::make_unique<FaultFilter>(f);
+  if (f.loss > 0 || f.duplicate > 0 || f.reorder > 0 || f.corrupt > 0 || f.drop_agent_every.count() > 0 ||
+      f.drop_client_after > 0)
+    faults_ = std::make_unique<FaultFilter>(f);
   session::RunnerOptions options;
   auto& e = options.engine;
   e.role = channel::Role::agent;
@@ -113,6 +118,17 @@ AgentSession::AgentSession(asio::any_io_executor ex, SessionSpec spec, const Con
   e.unix_ms_at_start = unix_ms_now();
   e.give_up_after = std::chrono::hours(24);  // the agent never gives up (08 §4.3)
   if (config.profile != "fast") e.max_messages_per_second = kFaithfulMessagesPerSecond;
+  if (faults_ && f.drop_client_after > 0) {
+    // Cut the leg after the frame that reached the count has gone out (posted: not from inside the filter).
+    faults_->drop_client = [this] {
+      asio::post(ex_, [weak = weak_from_this()] {
+        auto self = weak.lock();
+        if (!self || !self->client_connected_ || self->ending_) return;
+        if (self->recorder_) self->recorder_->event("debug_drop", "client");
+        self->runner_->drop_transport();
+      });
+    };
+  }
   session::FrameFilter* filter = faults_.get();
   if (!config.record_dir.empty()) {
     recorder_ = std::make_unique<Recorder>(config.record_dir + "/" + spec_.session_id + ".jsonl", spec_.session_id,
@@ -193,14 +209,6 @@ asio::awaitable<void> AgentSession::run() {
             log::debug("emulator: session {}: agent leg down for {} ms", self->spec_.session_id,
                        std::chrono::duration_cast<std::chrono::milliseconds>(f.agent_outage).count());
           }
-          // Counted per client leg (each replacement gets N frames again).
-          if (f.drop_client_after > 0 && self->client_connected_) {
-            const auto* ws = self->runner_->transport_stats();
-            if (ws && ws->messages_out >= f.drop_client_after) {
-              if (self->recorder_) self->recorder_->event("debug_drop", "client");
-              self->runner_->drop_transport();
-            }
-          }
           if (f.pause_every.count() > 0 && now >= next_pause) {
             // MGS-generated pause/start publication to the agent (08 §3.5).
             paused = !paused;
@@ -254,13 +262,15 @@ void AgentSession::attach(std::unique_ptr<net::WebSocket> ws) {
 
 asio::awaitable<Result<std::unique_ptr<net::WebSocket>>> AgentSession::next(unsigned) {
   const auto give_up = std::chrono::steady_clock::now() + config_.resume_grace;
-  while (!pending_ && !ending_ && !finished_) {
+  // While ending (draining) a client may still come back for what is unacknowledged.
+  while (!pending_ && !closed_sent_ && !finished_) {
     if (std::chrono::steady_clock::now() >= give_up) co_return make_error_code(net::Errc::connect_timeout);
     attach_wait_.expires_at(give_up);
     co_await attach_wait_.async_wait(use_tuple);
   }
   if (!pending_) co_return make_error_code(net::Errc::closed);
   client_connected_ = true;
+  if (faults_) faults_->new_leg();  // --drop-client-after counts per leg
   co_return std::move(pending_);
 }
 
@@ -324,11 +334,21 @@ asio::awaitable<void> AgentSession::finish(std::string reason) {
   auto self = shared_from_this();
   ending_ = true;
   // Drain: wait until the client acknowledged everything, at most 2 s (08 §4.6).
-  const auto until = std::chrono::steady_clock::now() + kAgentDrainTimeout;
+  // Only time with a client leg attached counts: while the client is away
+  // (dropped, resuming) the gateway holds the session for ResumeSession, so
+  // what the agent sent last still reaches a client that comes back within
+  // the resume grace. (Whether the real gateway buffers for an absent client
+  // is UNVERIFIED, 08 §3.5; without this a drop in the last 2 s of a command
+  // would lose its output.)
+  constexpr auto kDrainPoll = std::chrono::milliseconds(20);
+  auto drained = std::chrono::steady_clock::duration::zero();
+  const auto give_up = std::chrono::steady_clock::now() + config_.resume_grace;
   asio::steady_timer t(ex_);
-  while (runner_->engine().unacked_messages() > 0 && std::chrono::steady_clock::now() < until && !finished_) {
-    t.expires_after(std::chrono::milliseconds(20));
+  while (runner_->engine().unacked_messages() > 0 && drained < kAgentDrainTimeout &&
+         std::chrono::steady_clock::now() < give_up && !finished_) {
+    t.expires_after(kDrainPoll);
     co_await t.async_wait(use_tuple);
+    if (client_connected_) drained += kDrainPoll;
   }
   if (finished_) co_return;
   wire::ChannelClosed closed;
@@ -355,6 +375,8 @@ asio::awaitable<void> AgentSession::finish(std::string reason) {
     shortf.insert(shortf.end(), frame.begin() + wire::kHeaderLength, frame.end());  // PayloadLength + payload
     frame = std::move(shortf);
   }
+  closed_sent_ = true;
+  attach_wait_.cancel();
   if (recorder_) {
     recorder_->gateway_frame(frame);
     recorder_->event("terminate", reason.empty() ? "session ended" : reason);

@@ -77,6 +77,10 @@ class FaultFilter final : public session::FrameFilter {
                 std::vector<std::vector<std::uint8_t>>& out) override;
   void incoming(std::span<const std::uint8_t> frame, channel::TimePoint now,
                 std::vector<std::vector<std::uint8_t>>& out) override;
+  /// Called (once per leg) when drop_client_after frames went out on it.
+  std::function<void()> drop_client;
+  /// A new client leg: count its frames from zero.
+  void new_leg() { leg_frames_ = 0; }
   /// The agent leg is down until `until`: every frame either way is lost.
   void agent_outage_until(channel::TimePoint until) { outage_until_ = until; }
   bool agent_down(channel::TimePoint now) const { return now < outage_until_; }
@@ -89,6 +93,7 @@ class FaultFilter final : public session::FrameFilter {
   std::mt19937_64 rng_;
   std::optional<std::vector<std::uint8_t>> held_out_, held_in_;
   channel::TimePoint outage_until_{};
+  std::uint64_t leg_frames_ = 0;
 };
 
 class AgentSession : public session::ChannelHandler,
@@ -106,6 +111,8 @@ class AgentSession : public session::ChannelHandler,
   /// Ends the session: channel_closed with `reason` as Output ("" = normal end).
   void terminate(const std::string& reason);
   bool ended() const { return ending_; }
+  /// channel_closed has gone out (or the session is over): no more legs or resumes.
+  bool closed() const { return closed_sent_ || finished_; }
   bool client_connected() const { return client_connected_; }
   const SessionSpec& spec() const { return spec_; }
 
@@ -149,6 +156,7 @@ class AgentSession : public session::ChannelHandler,
   bool plugin_started_ = false;
   bool ending_ = false;
   bool finished_ = false;
+  bool closed_sent_ = false;
 };
 
 /// Plugin factories (agent.cpp, port_plugin.cpp).

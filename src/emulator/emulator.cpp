@@ -236,7 +236,7 @@ struct Emulator::Impl : std::enable_shared_from_this<Emulator::Impl> {
       return api_error(400, "DoesNotExistException", "Session " + req->session_id + " does not exist.");
     }
     auto& r = it->second;
-    if (r.ended || !r.agent || r.agent->ended()) {
+    if (r.ended || !r.agent || r.agent->closed()) {
       return api_ok(aws::build_resume_session_response({req->session_id, "", ""}));  // 01 §4: no token
     }
     std::string url = r.stream_url;
@@ -315,7 +315,17 @@ struct Emulator::Impl : std::enable_shared_from_this<Emulator::Impl> {
   }
 
   asio::awaitable<net::HttpResponse> on_request(net::HttpRequest req, net::PeerInfo peer) {
-    if (req.method == "GET" && req.target == "/health") co_return net::HttpResponse{200, "OK", {}, "ok\n"};
+    if (req.method == "GET" && req.target == "/health") {
+      // Counters for tests and operators (e.g. "no orphaned session": sessions_active == 0).
+      const boost::json::object health{{"status", "ok"},
+                                       {"sessions_started", stats.sessions_started},
+                                       {"sessions_active", stats.sessions_active},
+                                       {"client_connections", stats.client_connections},
+                                       {"tokens_rejected", stats.tokens_rejected},
+                                       {"api_rejected", stats.api_rejected}};
+      co_return net::HttpResponse{200, "OK", {{"Content-Type", "application/json"}},
+                                  boost::json::serialize(health) + "\n"};
+    }
     if (req.method != "POST" || req.target != "/") co_return net::HttpResponse{404, "Not Found", {}, "not found\n"};
     aws::Headers headers;
     for (const auto& h : req.headers) headers.push_back({h.name, h.value});

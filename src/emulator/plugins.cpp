@@ -77,6 +77,8 @@ class ShellPlugin final : public Plugin {
       return;
     }
     if (pid == 0) {
+      // Nothing of the emulator's (sockets, other sessions' ptys) may outlive it in the shell.
+      ::close_range(3, ~0U, 0);
       ::setenv("TERM", "xterm-256color", 1);
       if (!std::getenv("LANG")) ::setenv("LANG", "C.UTF-8", 1);
       const std::string& shell = session_.config().shell;
@@ -199,6 +201,7 @@ class CommandPlugin final : public Plugin {
       ::dup2(out_pipe[1], 1);
       // Default mode: stdout and stderr go to the same place, in order (05 §4).
       ::dup2(spec.separate_output ? err_pipe[1] : out_pipe[1], 2);
+      ::close_range(3, ~0U, 0);  // no inherited sockets: a killed emulator must drop its connections
       ::execl("/bin/sh", "sh", "-c", spec.command.c_str(), static_cast<char*>(nullptr));
       ::_exit(127);
     }

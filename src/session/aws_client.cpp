@@ -67,6 +67,7 @@ void run_process(const std::vector<std::string>& argv, int& exit_code, std::stri
   if (pid == 0) {
     ::dup2(o[1], 1);
     ::dup2(e[1], 2);
+    ::close_range(3, ~0U, 0);  // credential_process inherits no socket or file of ssmc's
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);

@@ -66,7 +66,7 @@ asio::awaitable<int> ClientSession::run() {
       co_return SessionTicket{r->session_id, r->stream_url, r->token_value};
     };
   }
-  hooks.status = [this](const std::string& line) { say(line + "\n"); };
+  hooks.status = [this](const std::string& line) { say("ssmc: " + line + "\n"); };
   if (aws_) hooks.transport_options = [this](const net::Endpoint& ep) { return aws_->http_options(ep); };
   hooks.cancelled = [this] { return finishing_; };
   source_ = std::make_unique<ClientSource>(ex_, options_.ticket, so, std::move(hooks), crypto::system_random());

@@ -100,7 +100,8 @@ asio::awaitable<Result<std::unique_ptr<net::WebSocket>>> ClientSource::next(unsi
     backoff_.expires_after(delay / 2 + jitter);
     co_await backoff_.async_wait(asio::as_tuple(asio::use_awaitable));
     if (hooks_.cancelled && hooks_.cancelled()) co_return make_error_code(net::Errc::closed);
-    if (hooks_.status) hooks_.status("reconnecting… (attempt " + std::to_string(tries) + ")");
+    // Attempt 1 follows the "connection lost, reconnecting…" line at once; say more only when it drags on.
+    if (hooks_.status && tries > 1) hooks_.status("reconnecting… (attempt " + std::to_string(tries) + ")");
     auto ticket = co_await hooks_.resume();
     if (!ticket && ticket.error().category() == source_category()) co_return ticket.error();  // e.g. timed out
     if (ticket) {

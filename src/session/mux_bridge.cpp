@@ -23,7 +23,9 @@ MuxBridge::MuxBridge(asio::any_io_executor ex, Options options, Owner& owner)
     : ex_(ex),
       options_(options),
       owner_(owner),
-      mux_(mux::SessionConfig{.role = options.role, .keep_alive = options.keep_alive}, now()),
+      mux_(mux::SessionConfig{.role = options.role, .keep_alive = options.keep_alive,
+                              .max_input_backlog = options.input_backlog},
+           now()),
       timer_(ex) {}
 
 void MuxBridge::start() {

@@ -18,6 +18,7 @@
 #include <map>
 #include <memory>
 
+#include "channel/data_channel.hpp"
 #include "mux/smux_session.hpp"
 #include "util/result.hpp"
 
@@ -53,6 +54,13 @@ class MuxBridge : public std::enable_shared_from_this<MuxBridge> {
     std::size_t chunk = 1024;
     /// Socket read size.
     std::size_t read_size = 16 * 1024;
+    /// smux input held while the receive window is full. pause_input() stops the
+    /// data channel from delivering more, but what it already queued still
+    /// arrives: up to its receive buffer, or one payload beyond it. A smaller
+    /// backlog kills the session when a gap after frame loss is filled and the
+    /// held messages arrive at once.
+    std::size_t input_backlog =
+        channel::kDefaultReceiveBufferBytes + 2 * wire::smux_frame_size(wire::kSmuxMaxLength);
   };
   struct Stats {
     std::uint64_t connections = 0, active = 0, failed = 0;
