@@ -465,9 +465,9 @@ ApiError parse_api_error(int http_status, const Headers& headers, std::string_vi
   ApiError e;
   e.http_status = http_status;
   if (const Header* h = find_header(headers, "x-amzn-RequestId"))
-    e.request_id = ascii(redact_tokens(trim(h->value)), 128);
+    e.request_id = ascii(redact_tokens(ascii(trim(h->value), h->value.size())), 128);
   else if (const Header* h2 = find_header(headers, "x-amz-request-id"))
-    e.request_id = ascii(redact_tokens(trim(h2->value)), 128);
+    e.request_id = ascii(redact_tokens(ascii(trim(h2->value), h2->value.size())), 128);
 
   std::string code;
   std::string message;
@@ -511,8 +511,11 @@ ApiError parse_api_error(int http_status, const Headers& headers, std::string_vi
     const auto semi = value.find(';');
     if (semi != std::string::npos && semi > 0) code = value.substr(0, semi);
   }
-  e.code = ascii(redact_tokens(code), 128);
-  e.message = printable(redact_tokens(message), kMaxErrorMessage, true);
+  // Control characters become '?' before the redaction, not after: a '\r'
+  // ends a token value for redact_tokens but its '?' would not, so parsing
+  // the error again (the emulator sends what it parsed) masked differently.
+  e.code = ascii(redact_tokens(ascii(code, code.size())), 128);
+  e.message = printable(redact_tokens(printable(message, message.size(), true)), kMaxErrorMessage, true);
   return e;
 }
 

@@ -284,6 +284,11 @@ EndpointResult<Endpoint> resolve_endpoint(Service service, const EndpointInputs&
   const ServiceInfo& info = service_info(service);
   if (in.region.empty())
     return endpoint_error(Errc::endpoint_missing_region, make_error_code(Errc::endpoint_missing_region).message());
+  // The region is signed into the SigV4 credential scope ("AK/date/region/..."),
+  // so it must be a DNS label for a configured endpoint too (botocore refuses
+  // other names whatever the endpoint: InvalidRegionError).
+  if (!is_dns_label(in.region))
+    return endpoint_error(Errc::endpoint_invalid_region, make_error_code(Errc::endpoint_invalid_region).message());
 
   // Steps 1-5: a configured URL, with the name of where it came from.
   std::string_view url;

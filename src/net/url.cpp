@@ -94,6 +94,9 @@ Result<Endpoint> parse_endpoint(std::string_view url) {
   // Built with append(ptr, n): GCC 12's -Wrestrict misfires on `= "/"` here.
   const auto path = u.encoded_path();
   const auto query = u.encoded_query();
+  // Boost.URL 1.81 reads "http://h:8o" as port 8 and path "o"; a path after
+  // an authority starts with '/' (RFC 3986 path-abempty), else it is a bad port.
+  if (!path.empty() && path.front() != '/') return make_error_code(Errc::bad_url);
   std::string target;
   target.reserve(path.size() + query.size() + 2);
   if (path.empty()) {
@@ -127,7 +130,8 @@ Result<std::optional<Proxy>> proxy_for(const Endpoint& target, const EnvMap& env
   std::string text(proxy_url);
   if (text.find("://") == std::string::npos) text = "http://" + text;  // Go accepts "host:port"
   auto parsed = boost::urls::parse_absolute_uri(text);
-  if (!parsed || lower(parsed->scheme()) != "http" || parsed->encoded_host().empty()) {
+  if (!parsed || lower(parsed->scheme()) != "http" || parsed->encoded_host().empty() ||
+      (!parsed->encoded_path().empty() && parsed->encoded_path().front() != '/')) {  // "h:8o", see parse_endpoint
     return make_error_code(Errc::bad_proxy_url);
   }
   Proxy proxy;

@@ -498,6 +498,25 @@ TEST(ApiErrors, SignatureErrorsAreRedacted) {
   EXPECT_EQ(q.message, "bad X-Amz-Security-Token=****&X-Amz-Date=1 and X-Amz-Security-Token: ****");
 }
 
+// Fuzz finding (aws_api_fuzz, corpus/aws_api/regression-redaction-cr): a '\r'
+// ended a token value for the redaction but became '?' afterwards, so the
+// error the emulator sends back (build_error_response) parsed to another code.
+TEST(ApiErrors, RedactionIsTheSameWhenAnErrorIsParsedAgain) {
+  const ApiError e = parse_api_error(
+      573, {{"x-amzn-ErrorType", "Bad x-amz-security-token=abc\rdef/ghi"}, {"x-amzn-RequestId", "x-amz-security-token:t\rq"}},
+      "\r\n");
+  EXPECT_EQ(e.code, "Bad x-amz-security-token=****");
+  EXPECT_EQ(e.request_id, "x-amz-security-token:****");
+  const ApiHttpResponse sent = build_error_response(e);
+  const ApiError back = parse_api_error(sent.status, sent.headers, sent.body);
+  EXPECT_EQ(back.code, e.code);
+  EXPECT_EQ(back.request_id, e.request_id);
+  const ApiError m = parse_api_error(400, {}, R"({"__type":"X","message":"x-amz-security-token:abc\rdef\nnext"})");
+  EXPECT_EQ(m.message, "x-amz-security-token:****\nnext");
+  const ApiHttpResponse sent_m = build_error_response(m);
+  EXPECT_EQ(parse_api_error(sent_m.status, sent_m.headers, sent_m.body).message, m.message);
+}
+
 TEST(ApiErrors, UserMessagesSayWhatToDo) {
   auto msg = [](const char* body, Operation op, std::string_view subject, int status = 400) {
     return user_message(parse_api_error(status, {{"x-amzn-RequestId", "req-1"}}, body), op, subject);

@@ -372,6 +372,13 @@ TEST(ConfiguredEndpoints, ClearErrors) {
   // Missing / invalid region.
   EXPECT_EQ(resolve(Service::ssm, plain, {}, {}, "").error().code, Errc::endpoint_missing_region);
   EXPECT_EQ(resolve(Service::ssm, plain, {}, {}, "us-east-1.evil").error().code, Errc::endpoint_invalid_region);
+  // Fuzz finding (endpoint_fuzz): a configured endpoint took any region, and a
+  // '/' in it broke the SigV4 credential scope ("AK/date/us/east-1/ssm/...").
+  EXPECT_EQ(resolve(Service::ssm, plain, {}, "http://127.0.0.1:4566", "us/east-1").error().code,
+            Errc::endpoint_invalid_region);
+  EXPECT_EQ(resolve(Service::kms, plain, {{"AWS_ENDPOINT_URL", "http://[::1]:4566"}}, {}, "us east 1").error().code,
+            Errc::endpoint_invalid_region);
+  EXPECT_EQ(resolve(Service::ssm, plain, {}, "http://127.0.0.1:4566", "local")->signing_region, "local");
   // Without any inputs at all: the default endpoint.
   EndpointInputs none;
   none.region = "ap-south-1";

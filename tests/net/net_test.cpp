@@ -342,5 +342,23 @@ TEST(Url, EndpointsKeepAuthorityAndTargetAsWritten) {
   EXPECT_EQ(parse_endpoint("not a url").error(), make_error_code(Errc::bad_url));
 }
 
+// Fuzz finding (endpoint_fuzz, corpus/endpoint/endpoint-bad-port): Boost.URL
+// 1.81 reads "https://h:8o" as port 8 and path "o", which became the request
+// target "o". A path after an authority starts with '/': the port is bad.
+TEST(Url, PortFollowedByTextIsABadUrlNotAPath) {
+  EXPECT_EQ(parse_endpoint("https://h:8o").error(), make_error_code(Errc::bad_url));
+  EXPECT_EQ(parse_endpoint("wss://ssmmessages.us-east-1.amazonaws.com:443x/v1").error(), make_error_code(Errc::bad_url));
+  auto ep = parse_endpoint("https://h:8/o");
+  ASSERT_TRUE(ep);
+  EXPECT_EQ(ep->target, "/o");
+  auto target = parse_endpoint("https://ssm.us-east-1.amazonaws.com/");
+  ASSERT_TRUE(target);
+  EXPECT_EQ(proxy_for(*target, {{"HTTPS_PROXY", "http://proxy:3128x"}}).error(), make_error_code(Errc::bad_proxy_url));
+  EXPECT_EQ(proxy_for(*target, {{"HTTPS_PROXY", "proxy:3128x"}}).error(), make_error_code(Errc::bad_proxy_url));
+  auto p = proxy_for(*target, {{"HTTPS_PROXY", "http://proxy:3128/"}});
+  ASSERT_TRUE(p && *p);
+  EXPECT_EQ((*p)->port, 3128);
+}
+
 }  // namespace
 }  // namespace ssmc::net
