@@ -31,6 +31,10 @@ ClientSession::ClientSession(asio::any_io_executor ex, ClientOptions options, Aw
 ClientSession::~ClientSession() = default;
 
 void ClientSession::say(const std::string& text) const {
+  if (options_.notify) {
+    options_.notify(SessionNotice::message, text);
+    return;
+  }
   FILE* out = options_.plugin_mode ? stdout : stderr;
   std::fwrite(text.data(), 1, text.size(), out);
   std::fflush(out);
@@ -148,6 +152,7 @@ void ClientSession::on_event(channel::Event& event) {
   } else if (auto* closed = std::get_if<channel::ChannelClosedEvent>(&event)) {
     channel_closed_ = true;
     const std::string& output = closed->payload.output;
+    if (options_.notify) options_.notify(SessionNotice::closed, output);
     // 03 §8: with a reason the official client prints "SessionId: <id> : <reason>".
     if (!output.empty()) {
       say("\n\nSessionId: " + session_id() + " : " + output + "\n\n");
@@ -174,11 +179,13 @@ void ClientSession::on_event(channel::Event& event) {
 void ClientSession::on_transport_lost(std::error_code error) {
   if (finishing_) return;
   log::info("connection lost: {}", error.message());
+  if (options_.notify) options_.notify(SessionNotice::connection_lost, error.message());
   if (!options_.plugin_mode) say("ssmc: connection lost (" + error.message() + "), reconnecting…\n");
 }
 
 void ClientSession::on_transport_restored(unsigned attempt) {
   log::info("reconnected (replacement {})", attempt);
+  if (options_.notify) options_.notify(SessionNotice::reconnected, std::to_string(attempt));
   if (!options_.plugin_mode) banner("ssmc: reconnected\n");
 }
 

@@ -44,6 +44,14 @@ class Mode {
   virtual void on_closed(ClientSession&) {}
 };
 
+/// What ClientOptions::notify is told.
+enum class SessionNotice {
+  message,          ///< a diagnostic line the CLI would print
+  connection_lost,  ///< text: why; a resume follows
+  reconnected,      ///< text: the attempt number
+  closed,           ///< channel_closed; text: the reason ("" = normal end)
+};
+
 struct ClientOptions {
   SessionTicket ticket;
   std::string target;          ///< StartSession's Target (KMS context, 04 §4)
@@ -58,6 +66,9 @@ struct ClientOptions {
   std::chrono::seconds start_timeout{60};
   net::TlsOptions tls;
   bool quiet = false;
+  /// Library use: everything the session would print (diagnostics, banners,
+  /// the close reason) and its lifecycle go here instead of stderr/stdout.
+  std::function<void(SessionNotice notice, const std::string& text)> notify;
 };
 
 class ClientSession : public ChannelHandler {

@@ -278,8 +278,8 @@ class CommandMode final : public Mode {
       return;
     }
     switch (type) {
-      case wire::PayloadType::output: write_all(1, bytes); break;
-      case wire::PayloadType::std_err: write_all(2, bytes); break;
+      case wire::PayloadType::output: out(1, bytes); break;
+      case wire::PayloadType::std_err: out(2, bytes); break;
       case wire::PayloadType::exit_code:
         if (auto c = wire::parse_exit_code(bytes)) exit_code_ = *c;
         break;
@@ -290,6 +290,7 @@ class CommandMode final : public Mode {
   void on_closed(ClientSession& s) override {
     if (!session_) return;  // never started: the session's own error says why
     if (!o_.marker.empty()) decode_wrapped(s);
+    if (o_.on_exit_code) o_.on_exit_code(exit_code_);
     if (exit_code_) {
       // The remote status becomes ours (a signal's -1 as 255).
       s.set_exit_code(*exit_code_ < 0 ? 255 : (*exit_code_ & 0xff));
@@ -314,14 +315,14 @@ class CommandMode final : public Mode {
                c = text.find(exit_tag, b == std::string::npos ? 0 : b);
     if (a == std::string::npos || b == std::string::npos || c == std::string::npos) {
       // Not our wrapper's output (e.g. a Windows target): show it as it came.
-      write_all(1, collected_);
+      out(1, collected_);
       if (!collected_.empty()) {
         s.say("ssmc: the target did not return separated streams or an exit code (non-POSIX target?)\n");
       }
       reported_ = true;
       return;
     }
-    if (a > 0) write_all(1, std::string_view(text).substr(0, a));  // anything before the wrapper (motd...)
+    if (a > 0) out(1, std::string_view(text).substr(0, a));  // anything before the wrapper (motd...)
     auto decode = [&](std::size_t from, std::size_t to) {
       std::string b64;
       for (std::size_t i = from; i < to; ++i) {
@@ -330,9 +331,20 @@ class CommandMode final : public Mode {
       auto bytes = crypto::base64_decode(b64);
       return bytes ? *bytes : std::vector<std::uint8_t>{};
     };
-    write_all(1, decode(a + out_tag.size(), b));
-    write_all(2, decode(b + err_tag.size(), c));
+    out(1, decode(a + out_tag.size(), b));
+    out(2, decode(b + err_tag.size(), c));
     exit_code_ = std::atoi(text.c_str() + c + exit_tag.size());
+  }
+
+  void out(int stream, std::span<const std::uint8_t> bytes) {
+    if (o_.write) {
+      o_.write(stream, bytes);
+    } else {
+      write_all(stream, bytes);
+    }
+  }
+  void out(int stream, std::string_view text) {
+    out(stream, std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
   }
 
   CommandOptions o_;

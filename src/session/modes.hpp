@@ -2,7 +2,10 @@
 // execution, stdio stream (SSH ProxyCommand) and port forwarding.
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -20,6 +23,10 @@ struct CommandOptions {
   /// Marker of a wrapped command (see wrap_command); empty = the document
   /// separates streams itself (StdErr / ExitCode payloads, 05 §4).
   std::string marker;
+  /// Where remote output goes: stream 1 (stdout) or 2 (stderr). Empty: fds 1 and 2.
+  std::function<void(int stream, std::span<const std::uint8_t> bytes)> write;
+  /// Told the remote exit status once known (nullopt: none was reported).
+  std::function<void(std::optional<int>)> on_exit_code;
 };
 std::unique_ptr<Mode> make_command_mode(CommandOptions options);
 /// Wraps a POSIX shell command so that its stdout, stderr and exit status come
