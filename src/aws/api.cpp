@@ -142,6 +142,20 @@ std::string redact_tokens(std::string_view text) {
   return out;
 }
 
+// After a length limit cut a redacted text, it may end in a token's name and
+// separator with the (already removed) value cut off: drop that dangling key,
+// so no "x-amz-security-token=" is followed by text of ours (e.g. " (HTTP
+// 400)") that reads as its value. Parsing the result again is a no-op.
+std::string drop_dangling_token_key(std::string text) {
+  static constexpr std::string_view kName = "x-amz-security-token";
+  std::size_t end = text.size();
+  while (end > 0 && text[end - 1] == ' ') --end;
+  if (end == 0 || (text[end - 1] != '=' && text[end - 1] != ':') || end - 1 < kName.size()) return text;
+  const std::size_t key = end - 1 - kName.size();
+  if (iequals(std::string_view(text).substr(key, kName.size()), kName)) text.resize(key);
+  return text;
+}
+
 // Keeps text printable: C0 controls and DEL become '?', except '\n' and '\t'
 // when `multi_line`.
 std::string printable(std::string_view text, std::size_t max, bool multi_line = false) {
@@ -465,9 +479,9 @@ ApiError parse_api_error(int http_status, const Headers& headers, std::string_vi
   ApiError e;
   e.http_status = http_status;
   if (const Header* h = find_header(headers, "x-amzn-RequestId"))
-    e.request_id = ascii(redact_tokens(ascii(trim(h->value), h->value.size())), 128);
+    e.request_id = drop_dangling_token_key(ascii(redact_tokens(ascii(trim(h->value), h->value.size())), 128));
   else if (const Header* h2 = find_header(headers, "x-amz-request-id"))
-    e.request_id = ascii(redact_tokens(ascii(trim(h2->value), h2->value.size())), 128);
+    e.request_id = drop_dangling_token_key(ascii(redact_tokens(ascii(trim(h2->value), h2->value.size())), 128));
 
   std::string code;
   std::string message;
@@ -514,8 +528,10 @@ ApiError parse_api_error(int http_status, const Headers& headers, std::string_vi
   // Control characters become '?' before the redaction, not after: a '\r'
   // ends a token value for redact_tokens but its '?' would not, so parsing
   // the error again (the emulator sends what it parsed) masked differently.
-  e.code = ascii(redact_tokens(ascii(code, code.size())), 128);
-  e.message = printable(redact_tokens(printable(message, message.size(), true)), kMaxErrorMessage, true);
+  e.code = drop_dangling_token_key(ascii(redact_tokens(ascii(code, code.size())), 128));
+  if (e.code.empty()) e.code = std::to_string(http_status);
+  e.message = drop_dangling_token_key(
+      printable(redact_tokens(printable(message, message.size(), true)), kMaxErrorMessage, true));
   return e;
 }
 

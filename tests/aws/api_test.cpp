@@ -517,6 +517,21 @@ TEST(ApiErrors, RedactionIsTheSameWhenAnErrorIsParsedAgain) {
   EXPECT_EQ(parse_api_error(sent_m.status, sent_m.headers, sent_m.body).message, m.message);
 }
 
+// Fuzz finding (aws_api_fuzz, corpus/aws_api/regression-dangling-token-key):
+// the 128-character limit on a code cut right after "x-amz-security-token=",
+// and the user message went on with " (HTTP 453)" as if it were the value.
+TEST(ApiErrors, LengthLimitLeavesNoDanglingTokenKey) {
+  const std::string code = std::string(107, 'C') + "x-amz-security-token=abcdef";  // the value starts at 128
+  const ApiError e = parse_api_error(453, {{"x-amzn-ErrorType", code}}, "");
+  EXPECT_EQ(e.code, std::string(107, 'C'));
+  const ApiHttpResponse sent = build_error_response(e);
+  EXPECT_EQ(parse_api_error(sent.status, sent.headers, sent.body).code, e.code);
+  const std::string id = std::string(105, 'r') + "x-amz-security-token:  secret";
+  EXPECT_EQ(parse_api_error(400, {{"x-amzn-RequestId", id}}, "").request_id, std::string(105, 'r'));
+  // Nothing but the key: the status stands in for the code.
+  EXPECT_EQ(parse_api_error(400, {{"x-amzn-ErrorType", "x-amz-security-token="}}, "").code, "400");
+}
+
 TEST(ApiErrors, UserMessagesSayWhatToDo) {
   auto msg = [](const char* body, Operation op, std::string_view subject, int status = 400) {
     return user_message(parse_api_error(status, {{"x-amzn-RequestId", "req-1"}}, body), op, subject);
