@@ -264,11 +264,11 @@ def describe(cp):
 class Forwarder:
     """`ssmc forward TARGET -L ... --ready` running in the background."""
 
-    def __init__(self, client, target, specs, extra=(), ready_timeout=30.0):
+    def __init__(self, client, target, specs, extra=(), ready_timeout=30.0, global_args=()):
         self.tmp = tempfile.mkdtemp(prefix="ssmc-e2e-fwd-")
         self.stderr_path = os.path.join(self.tmp, "ssmc.stderr")
         self._stderr = open(self.stderr_path, "wb")
-        args = ["forward", target]
+        args = list(global_args) + ["forward", target]
         for s in specs:
             args += ["-L", s]
         args += ["--ready"] + list(extra)

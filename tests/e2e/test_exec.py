@@ -156,6 +156,18 @@ class ExecBinarySafe(unittest.TestCase):
         import shutil
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
+    def test_logs_to_a_full_disk_lose_nothing_else(self):
+        # stderr (debug log, banners, remote stderr) on a full device: every write fails with ENOSPC.
+        # The session must not notice: stdout complete, the remote exit status returned.
+        for document in DOCUMENTS:
+            with self.subTest(document=document):
+                cmd = CLIENT.ssmc_args("-vv", *exec_args(document, "sh", "-c", "echo out; echo err >&2; exit 5"))
+                with open("/dev/full", "wb") as full:
+                    cp = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=full,
+                                        env=CLIENT.env, cwd=CLIENT.tmp, timeout=60)
+                self.assertEqual(cp.returncode, 5)
+                self.assertEqual(cp.stdout, b"out\n")
+
     def test_random_stdout(self):
         # The emulator's agent runs on this host, so the remote `cat` reads our file.
         for document in DOCUMENTS:
