@@ -13,16 +13,22 @@ using wire::MessageType;
 using wire::PayloadType;
 
 class ChannelCategory final : public std::error_category {
-public:
+ public:
   const char* name() const noexcept override { return "ssmc.channel"; }
   std::string message(int ev) const override {
     switch (static_cast<Errc>(ev)) {
-      case Errc::ok: return "ok";
-      case Errc::would_block: return "send window full";
-      case Errc::not_ready: return "session not started: no stream data before the session type is known";
-      case Errc::closed: return "data channel closed";
-      case Errc::payload_too_large: return "payload larger than the configured maximum";
-      case Errc::bad_state: return "operation not valid in this state";
+      case Errc::ok:
+        return "ok";
+      case Errc::would_block:
+        return "send window full";
+      case Errc::not_ready:
+        return "session not started: no stream data before the session type is known";
+      case Errc::closed:
+        return "data channel closed";
+      case Errc::payload_too_large:
+        return "payload larger than the configured maximum";
+      case Errc::bad_state:
+        return "operation not valid in this state";
     }
     return "unknown channel error";
   }
@@ -47,7 +53,8 @@ DataChannel::DataChannel(Config config, crypto::RandomSource& rng, TimePoint now
       start_(now),
       msg_bucket_(config_.max_messages_per_second, std::max(1.0, config_.max_messages_per_second / 10)),
       byte_bucket_(config_.max_bytes_per_second,
-                   std::max<double>(static_cast<double>(wire::kDefaultMaxPayload), config_.max_bytes_per_second / 10)) {}
+                   std::max<double>(static_cast<double>(wire::kDefaultMaxPayload), config_.max_bytes_per_second / 10)) {
+}
 
 std::uint64_t DataChannel::unix_ms(TimePoint now) const {
   return config_.unix_ms_at_start +
@@ -111,9 +118,10 @@ std::error_code DataChannel::send_internal(PayloadType type, std::span<const std
     payload = std::span(&kCarriageReturn, 1);
 
   std::vector<std::uint8_t> sealed;
-  const bool encrypt = encryption_on_ && (type == PayloadType::output ||
-                                          (config_.role == Role::agent &&
-                                           (type == PayloadType::std_err || type == PayloadType::exit_code)));
+  const bool encrypt =
+      encryption_on_ &&
+      (type == PayloadType::output ||
+       (config_.role == Role::agent && (type == PayloadType::std_err || type == PayloadType::exit_code)));
   if (encrypt) {
     sealed = crypto::gcm_seal(encrypt_key_, rng_, payload);
     payload = sealed;
@@ -194,8 +202,10 @@ std::optional<std::span<const std::uint8_t>> DataChannel::poll_output(TimePoint 
     }
     stream_out_.pop_front();
     s->queued = false;
-    if (s->transmissions == 0) s->first_sent = now;
-    else ++stats_.retransmissions;
+    if (s->transmissions == 0)
+      s->first_sent = now;
+    else
+      ++stats_.retransmissions;
     ++s->transmissions;
     s->last_sent = now;
     retx_.emplace_back(seq, now);
@@ -236,8 +246,10 @@ void DataChannel::collect_expired(TimePoint now) {
     }
     if (sent_at + rto > now) break;
     retx_.pop_front();
-    if (transport_up_ && !(paused_ && config_.honor_pause)) queue_stream(seq);
-    else retx_.emplace_back(seq, sent_at);  // keep the timer; on_transport_ready resends
+    if (transport_up_ && !(paused_ && config_.honor_pause))
+      queue_stream(seq);
+    else
+      retx_.emplace_back(seq, sent_at);    // keep the timer; on_transport_ready resends
     if (!transport_up_ || paused_) break;  // avoid spinning over the same entries
   }
 }
@@ -442,9 +454,9 @@ DataChannel::Outcome DataChannel::process(const wire::DecodedMessage& m, TimePoi
   std::vector<std::uint8_t> plain;
   std::span<const std::uint8_t> payload = m.payload;
   const PayloadType t = m.header.payload_type;
-  const bool encrypted_type = config_.role == Role::client
-                                  ? (t == PayloadType::output || t == PayloadType::std_err || t == PayloadType::exit_code)
-                                  : t == PayloadType::output;
+  const bool encrypted_type = config_.role == Role::client ? (t == PayloadType::output || t == PayloadType::std_err ||
+                                                              t == PayloadType::exit_code)
+                                                           : t == PayloadType::output;
   if (encryption_on_ && encrypted_type) {
     auto opened = crypto::gcm_open(decrypt_key_, payload);
     if (!opened) {
@@ -750,7 +762,8 @@ void DataChannel::agent_challenge_response(std::span<const std::uint8_t> payload
 
 void DataChannel::agent_complete(TimePoint now) {
   wire::HandshakeComplete c;
-  c.handshake_time_to_complete_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now - handshake_started_).count();
+  c.handshake_time_to_complete_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(now - handshake_started_).count();
   if (encryption_on_) c.customer_message = std::string(kEncryptedCustomerMessage);
   const std::string json = wire::to_json(c);
   send_internal(PayloadType::handshake_complete, wire::as_bytes(json), now);

@@ -72,11 +72,11 @@ enum class Role { client, agent };
 /// Errors returned by the engine's calls.
 enum class Errc {
   ok = 0,
-  would_block = 1,       ///< send window full: stop reading the source until Writable
-  not_ready,             ///< no stream data before the session type is known (03 §9)
-  closed,                ///< channel_closed received or close() called
-  payload_too_large,     ///< larger than Config::max_payload
-  bad_state,             ///< call not valid in this role/state
+  would_block = 1,    ///< send window full: stop reading the source until Writable
+  not_ready,          ///< no stream data before the session type is known (03 §9)
+  closed,             ///< channel_closed received or close() called
+  payload_too_large,  ///< larger than Config::max_payload
+  bad_state,          ///< call not valid in this role/state
 };
 const std::error_category& channel_category() noexcept;
 std::error_code make_error_code(Errc e) noexcept;
@@ -139,7 +139,7 @@ struct SessionStarted {
   boost::json::value properties;  ///< Port properties, else null
   std::string agent_version;      ///< empty without handshake
   bool encrypted = false;
-  std::string customer_message;   ///< HandshakeComplete text, to print
+  std::string customer_message;  ///< HandshakeComplete text, to print
 };
 /// Agent: the client completed the handshake.
 struct HandshakeCompleted {
@@ -181,8 +181,8 @@ using Event = std::variant<DataReceived, SessionStarted, HandshakeCompleted, Han
 
 /// Answer to a KmsRequest.
 struct KmsResult {
-  std::vector<std::uint8_t> plaintext;       ///< 64-byte data key
-  std::vector<std::uint8_t> ciphertext_blob; ///< generate_data_key only
+  std::vector<std::uint8_t> plaintext;        ///< 64-byte data key
+  std::vector<std::uint8_t> ciphertext_blob;  ///< generate_data_key only
 };
 
 /// Counters for statistics and tests.
@@ -195,7 +195,7 @@ struct Stats {
 };
 
 class DataChannel {
-public:
+ public:
   DataChannel(Config config, crypto::RandomSource& rng, TimePoint now);
 
   // ----- transport side
@@ -254,7 +254,7 @@ public:
   Role role() const { return config_.role; }
   const std::string& agent_version() const { return agent_version_; }
 
-private:
+ private:
   struct Sent {
     std::vector<std::uint8_t> frame;
     std::size_t payload_size = 0;
@@ -309,9 +309,9 @@ private:
   std::deque<Sent> sent_;
   std::size_t unacked_count_ = 0, unacked_bytes_ = 0;
   std::deque<std::pair<std::int64_t, TimePoint>> retx_;  ///< (seq, last_sent), oldest first
-  std::deque<std::vector<std::uint8_t>> acks_out_;  ///< encoded acks, sent first
-  std::deque<std::int64_t> stream_out_;             ///< stream messages due for (re)transmission
-  std::vector<std::vector<std::uint8_t>> spare_;    ///< recycled ack buffers
+  std::deque<std::vector<std::uint8_t>> acks_out_;       ///< encoded acks, sent first
+  std::deque<std::int64_t> stream_out_;                  ///< stream messages due for (re)transmission
+  std::vector<std::vector<std::uint8_t>> spare_;         ///< recycled ack buffers
   static constexpr std::size_t kSpareFrames = 64;
   std::vector<std::uint8_t> out_current_;  ///< keeps the frame returned by poll_output alive
   bool blocked_ = false;

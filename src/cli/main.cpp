@@ -7,10 +7,10 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 #include <cstdio>
 #include <cstring>
@@ -315,8 +315,7 @@ asio::awaitable<std::variant<int, Started>> start(asio::io_context& io, const Gl
   st.options.ticket = SessionTicket{res->session_id, res->stream_url, res->token_value};
   st.options.target = target;
   st.options.quiet = g.quiet;
-  st.options.reconnect_budget =
-      std::chrono::milliseconds(static_cast<long long>(g.reconnect_budget * 1000));
+  st.options.reconnect_budget = std::chrono::milliseconds(static_cast<long long>(g.reconnect_budget * 1000));
   st.options.idle_timeout = std::chrono::milliseconds(static_cast<long long>(g.idle_timeout * 1000));
   if (!g.ca_bundle.empty()) st.options.tls.ca_file = g.ca_bundle;
   st.aws = std::move(aws);
@@ -389,7 +388,9 @@ bool parse_forward(const std::string& spec, ListenSpec& listen, std::string& hos
     }
     parts.push_back(cur);
     auto strip = [](std::string s) { return s.size() > 2 && s.front() == '[' ? s.substr(1, s.size() - 2) : s; };
-    auto port_ok = [](const std::string& p) { return !p.empty() && p.size() <= 5 && std::all_of(p.begin(), p.end(), ::isdigit) && std::stoi(p) <= 65535; };
+    auto port_ok = [](const std::string& p) {
+      return !p.empty() && p.size() <= 5 && std::all_of(p.begin(), p.end(), ::isdigit) && std::stoi(p) <= 65535;
+    };
     std::size_t i = 0;
     if (parts.size() == 4 || (parts.size() == 3 && !port_ok(parts[0]))) listen.bind = strip(parts[i++]);
     if (i >= parts.size() || !port_ok(parts[i])) {
@@ -575,8 +576,8 @@ int main(int argc, char** argv) {
         asio::co_spawn(
             io,
             [&io, &g, f, target, remaining, worst, done, ready]() -> asio::awaitable<void> {
-              std::string doc = f.host.empty() ? "AWS-StartPortForwardingSession"
-                                               : "AWS-StartPortForwardingSessionToRemoteHost";
+              std::string doc =
+                  f.host.empty() ? "AWS-StartPortForwardingSession" : "AWS-StartPortForwardingSessionToRemoteHost";
               aws::SessionParameters p{{"portNumber", {f.rport}}, {"localPortNumber", {std::to_string(f.listen.port)}}};
               if (!f.host.empty()) p.push_back({"host", {f.host}});
               auto st = co_await start(io, g, target, std::move(doc), std::move(p));

@@ -1,11 +1,11 @@
 #include "emulator/agent.hpp"
 
+#include <openssl/rand.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <openssl/rand.h>
 
 #include "util/log.hpp"
 #include "wire/agent_message.hpp"
@@ -136,12 +136,11 @@ AgentSession::AgentSession(asio::any_io_executor ex, SessionSpec spec, const Con
     if (recorder_->ok()) {
       filter = recorder_.get();
     } else {
-      log::warn("emulator: cannot write a transcript in {}; recording off for {}", config.record_dir,
-                spec_.session_id);
+      log::warn("emulator: cannot write a transcript in {}; recording off for {}", config.record_dir, spec_.session_id);
     }
   }
-  runner_ = std::make_unique<session::ChannelRunner>(ex, std::move(options), crypto::system_random(), *this, *this,
-                                                     filter);
+  runner_ =
+      std::make_unique<session::ChannelRunner>(ex, std::move(options), crypto::system_random(), *this, *this, filter);
 }
 
 AgentSession::~AgentSession() {

@@ -36,8 +36,8 @@ inline constexpr double kFaithfulMessagesPerSecond = 1000.0;
 inline constexpr std::size_t kFastChunk = 32 * 1024;
 
 struct Target {
-  std::string id;                ///< i-…, mi-…
-  std::string name;              ///< tag Name
+  std::string id;    ///< i-…, mi-…
+  std::string name;  ///< tag Name
   std::string platform = "Linux";
   std::string agent_version{kDefaultAgentVersion};
   bool online = true;
@@ -47,10 +47,10 @@ struct Target {
 /// Seeded fault injection (applied per session, both directions).
 struct FaultConfig {
   std::uint64_t seed = 1;
-  double loss = 0;        ///< probability a frame is dropped
-  double duplicate = 0;   ///< probability a frame is sent twice
-  double reorder = 0;     ///< probability a frame is held back behind the next one
-  double corrupt = 0;     ///< probability a frame's digest byte is flipped
+  double loss = 0;       ///< probability a frame is dropped
+  double duplicate = 0;  ///< probability a frame is sent twice
+  double reorder = 0;    ///< probability a frame is held back behind the next one
+  double corrupt = 0;    ///< probability a frame's digest byte is flipped
   /// Drop the client's WebSocket after this many frames sent to it (0 = never).
   unsigned drop_client_after = 0;
   /// Drop the client's WebSocket every period (0 = never).

@@ -6,8 +6,8 @@
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 #include <cerrno>
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 
 #include "emulator/emulator.hpp"
@@ -76,7 +76,8 @@ int main(int argc, char** argv) {
   app.add_option("--region", config.region, "Region the API claims")->capture_default_str();
   app.add_option("--access-key-id", config.access_key_id, "Access key the API accepts")->capture_default_str();
   app.add_option("--secret-access-key", config.secret_access_key, "Its secret (test use only)");
-  app.add_flag("!--no-verify-signature", config.require_signed_api, "Accept unsigned or wrongly signed API calls and upgrades");
+  app.add_flag("!--no-verify-signature", config.require_signed_api,
+               "Accept unsigned or wrongly signed API calls and upgrades");
   app.add_flag("--require-signed-upgrade", config.require_signed_upgrade, "Refuse unsigned WebSocket upgrades (403)");
   app.add_option("--target", targets,
                  "Target: ID[,name=N][,platform=Linux|Windows][,agent=VERSION][,offline][,tag:K=V] (repeatable)");
@@ -91,17 +92,20 @@ int main(int argc, char** argv) {
   auto* faults = app.add_option_group("faults", "Fault injection (seeded, per session)");
   faults->add_option("--seed", config.faults.seed, "Random seed")->capture_default_str();
   faults->add_option("--loss", config.faults.loss, "Frame loss probability (0..1)")->check(CLI::Range(0.0, 1.0));
-  faults->add_option("--duplicate", config.faults.duplicate, "Frame duplication probability")->check(CLI::Range(0.0, 1.0));
+  faults->add_option("--duplicate", config.faults.duplicate, "Frame duplication probability")
+      ->check(CLI::Range(0.0, 1.0));
   faults->add_option("--reorder", config.faults.reorder, "Frame reordering probability")->check(CLI::Range(0.0, 1.0));
   faults->add_option("--corrupt", config.faults.corrupt, "Digest corruption probability")->check(CLI::Range(0.0, 1.0));
-  faults->add_option("--drop-client-after", config.faults.drop_client_after, "Drop the client WebSocket after N frames");
+  faults->add_option("--drop-client-after", config.faults.drop_client_after,
+                     "Drop the client WebSocket after N frames");
   faults->add_option("--drop-client-every", drop_every, "Drop the client WebSocket every S seconds");
   faults->add_option("--drop-agent-every", drop_agent_every,
                      "Take the agent's own leg down every S seconds (client WebSocket stays up)");
   faults->add_option("--agent-outage", agent_outage, "How long each agent-leg drop lasts, seconds")
       ->capture_default_str();
   faults->add_option("--pause-every", pause_every, "pause_publication/start_publication every S seconds");
-  faults->add_flag("--short-channel-closed", config.faults.short_channel_closed, "channel_closed with HL 112 (02 §9.5)");
+  faults->add_flag("--short-channel-closed", config.faults.short_channel_closed,
+                   "channel_closed with HL 112 (02 §9.5)");
   faults->add_option("--idle-timeout", idle, "Service idle timeout in seconds (0 = off)");
   faults->add_option("--max-session-duration", max_duration, "Service maximum session duration in seconds (0 = off)");
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error")->capture_default_str();
@@ -127,8 +131,10 @@ int main(int argc, char** argv) {
   }
   config.faults.idle_timeout = seconds_to_ms(idle);
   config.faults.max_duration = seconds_to_ms(max_duration);
-  static const std::map<std::string, log::Level> levels{{"trace", log::Level::trace}, {"debug", log::Level::debug},
-                                                        {"info", log::Level::info},   {"warn", log::Level::warn},
+  static const std::map<std::string, log::Level> levels{{"trace", log::Level::trace},
+                                                        {"debug", log::Level::debug},
+                                                        {"info", log::Level::info},
+                                                        {"warn", log::Level::warn},
                                                         {"error", log::Level::error}};
   if (auto it = levels.find(log_level); it != levels.end()) {
     log::set_level(it->second);

@@ -210,9 +210,7 @@ class MuxPortPlugin final : public Plugin, public session::MuxBridge::Owner {
     co_return s;
   }
   void pause_input(bool paused) override { session_.set_receive_ready(!paused); }
-  void session_failed(std::error_code ec) override {
-    session_.plugin_done("smux session failed: " + ec.message());
-  }
+  void session_failed(std::error_code ec) override { session_.plugin_done("smux session failed: " + ec.message()); }
 
  private:
   AgentSession& session_;

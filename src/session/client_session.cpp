@@ -109,8 +109,8 @@ asio::awaitable<int> ClientSession::run() {
       if (source_->last_error()) why += " (last error: " + source_->last_error().message();
       if (source_->last_refused_status()) why += ", HTTP " + std::to_string(source_->last_refused_status());
       if (source_->last_error()) why += ")";
-      say((options_.plugin_mode ? "Cannot perform start session: " : "ssmc: connection to the session failed: ") +
-          why + "\n");
+      say((options_.plugin_mode ? "Cannot perform start session: " : "ssmc: connection to the session failed: ") + why +
+          "\n");
       exit_code_ = options_.plugin_mode ? kExitOk : kExitConnection;
     }
   }

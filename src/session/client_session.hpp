@@ -19,14 +19,14 @@ namespace ssmc::session {
 /// Exit codes of ssmc (documented in `ssmc --help` and docs/usage.md).
 enum ExitCode : int {
   kExitOk = 0,
-  kExitRemoteFailure = 1,   ///< exec: the remote command's own status is returned instead
-  kExitUsage = 2,           ///< bad command line
-  kExitConfig = 3,          ///< credentials, profile, region, config files
-  kExitApi = 4,             ///< an AWS API call failed (AccessDenied, TargetNotConnected, ...)
-  kExitConnection = 5,      ///< the data channel could not be opened or was lost for good
-  kExitProtocol = 6,        ///< handshake failure, bad frames, no session type
-  kExitLocal = 7,           ///< local resources: port in use, terminal, files
-  kExitInterrupted = 130,   ///< ended by SIGINT/SIGTERM
+  kExitRemoteFailure = 1,  ///< exec: the remote command's own status is returned instead
+  kExitUsage = 2,          ///< bad command line
+  kExitConfig = 3,         ///< credentials, profile, region, config files
+  kExitApi = 4,            ///< an AWS API call failed (AccessDenied, TargetNotConnected, ...)
+  kExitConnection = 5,     ///< the data channel could not be opened or was lost for good
+  kExitProtocol = 6,       ///< handshake failure, bad frames, no session type
+  kExitLocal = 7,          ///< local resources: port in use, terminal, files
+  kExitInterrupted = 130,  ///< ended by SIGINT/SIGTERM
 };
 
 class ClientSession;
@@ -54,10 +54,10 @@ enum class SessionNotice {
 
 struct ClientOptions {
   SessionTicket ticket;
-  std::string target;          ///< StartSession's Target (KMS context, 04 §4)
-  bool plugin_mode = false;    ///< official texts on stdout (07)
-  bool legacy_cli = false;     ///< 4-argument plugin form: KMS refused (04 §4)
-  bool sign_upgrade = true;    ///< false: SSM_PLUGIN_SKIP_CLIENT_CONFIGURE / presigned
+  std::string target;        ///< StartSession's Target (KMS context, 04 §4)
+  bool plugin_mode = false;  ///< official texts on stdout (07)
+  bool legacy_cli = false;   ///< 4-argument plugin form: KMS refused (04 §4)
+  bool sign_upgrade = true;  ///< false: SSM_PLUGIN_SKIP_CLIENT_CONFIGURE / presigned
   bool can_resume = true;
   std::chrono::steady_clock::duration reconnect_budget = kDefaultReconnectBudget;
   std::chrono::steady_clock::duration idle_timeout = net::kDefaultIdleTimeout;

@@ -53,7 +53,9 @@ void write_all(int fd, std::span<const std::uint8_t> data) {
     data = data.subspan(static_cast<std::size_t>(n));
   }
 }
-void write_all(int fd, std::string_view text) { write_all(fd, {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()}); }
+void write_all(int fd, std::string_view text) {
+  write_all(fd, {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()});
+}
 
 // Terminal state restored on every exit path (normal, signals, atexit).
 termios g_saved_termios{};
@@ -146,9 +148,14 @@ class TerminalMode final : public Mode {
 
   void on_data(ClientSession&, wire::PayloadType type, std::vector<std::uint8_t>& bytes) override {
     switch (type) {
-      case wire::PayloadType::output: write_all(1, bytes); break;
-      case wire::PayloadType::std_err: write_all(2, bytes); break;
-      default: break;  // shells send no ExitCode (05 §4); Size/Flag are not for the terminal
+      case wire::PayloadType::output:
+        write_all(1, bytes);
+        break;
+      case wire::PayloadType::std_err:
+        write_all(2, bytes);
+        break;
+      default:
+        break;  // shells send no ExitCode (05 §4); Size/Flag are not for the terminal
     }
   }
   void on_writable(ClientSession&) override {
@@ -278,12 +285,17 @@ class CommandMode final : public Mode {
       return;
     }
     switch (type) {
-      case wire::PayloadType::output: out(1, bytes); break;
-      case wire::PayloadType::std_err: out(2, bytes); break;
+      case wire::PayloadType::output:
+        out(1, bytes);
+        break;
+      case wire::PayloadType::std_err:
+        out(2, bytes);
+        break;
       case wire::PayloadType::exit_code:
         if (auto c = wire::parse_exit_code(bytes)) exit_code_ = *c;
         break;
-      default: break;
+      default:
+        break;
     }
   }
 
@@ -296,8 +308,9 @@ class CommandMode final : public Mode {
       s.set_exit_code(*exit_code_ < 0 ? 255 : (*exit_code_ & 0xff));
     } else {
       if (!reported_) {
-        s.say("ssmc: the target did not report an exit code (the document sends none and the output was not "
-              "recognised)\n");
+        s.say(
+            "ssmc: the target did not report an exit code (the document sends none and the output was not "
+            "recognised)\n");
       }
       s.set_exit_code(s.exit_code() == kExitOk ? kExitProtocol : s.exit_code());  // unknown is not success
     }
@@ -505,16 +518,21 @@ class PortMode final : public Mode, public MuxBridge::Owner {
       return false;
     }
     if (o_.plugin_mode) {
-      s.say(o_.listen.unix_socket ? "Unix socket " + o_.listen.bind + " opened for sessionId " + s.session_id() + ".\n"
-                                  : "Port " + std::to_string(port_) + " opened for sessionId " + s.session_id() + ".\n");
+      s.say(o_.listen.unix_socket
+                ? "Unix socket " + o_.listen.bind + " opened for sessionId " + s.session_id() + ".\n"
+                : "Port " + std::to_string(port_) + " opened for sessionId " + s.session_id() + ".\n");
       if (mux_) s.say("Waiting for connections...\n");
     } else {
       s.banner("ssmc: forwarding " + where + " -> " + o_.label + " (session " + s.session_id() + ", " +
-            (mux_ ? "multiplexed" : "basic mode") + ")\n");
+               (mux_ ? "multiplexed" : "basic mode") + ")\n");
     }
     if (o_.ready_line) {
-      boost::json::object line{{"event", "ready"},   {"listen", where},         {"port", port_},
-                               {"spec", o_.label},    {"session_id", s.session_id()}, {"mode", mux_ ? "mux" : "basic"}};
+      boost::json::object line{{"event", "ready"},
+                               {"listen", where},
+                               {"port", port_},
+                               {"spec", o_.label},
+                               {"session_id", s.session_id()},
+                               {"mode", mux_ ? "mux" : "basic"}};
       const std::string text = boost::json::serialize(line) + "\n";
       std::fwrite(text.data(), 1, text.size(), stdout);
       std::fflush(stdout);
@@ -647,8 +665,9 @@ std::string shell_join(const std::vector<std::string>& argv) {
   std::string out;
   for (const auto& a : argv) {
     if (!out.empty()) out += ' ';
-    const bool plain = !a.empty() && a.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-                                                        "_-./=:,+@%") == std::string::npos;
+    const bool plain = !a.empty() && a.find_first_not_of(
+                                         "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                                         "_-./=:,+@%") == std::string::npos;
     if (plain) {
       out += a;
       continue;
@@ -672,8 +691,8 @@ std::string wrap_command(const std::string& command, const std::string& marker) 
   // unambiguous.
   const std::string inner = "o=$(mktemp) && e=$(mktemp) || exit 1; (" + command +
                             ") </dev/null >\"$o\" 2>\"$e\"; s=$?; printf '\\n%s OUT\\n' '" + marker +
-                            "'; base64 \"$o\"; printf '%s ERR\\n' '" + marker + "'; base64 \"$e\"; printf '%s EXIT %d\\n' '" +
-                            marker + "' \"$s\"; rm -f \"$o\" \"$e\"";
+                            "'; base64 \"$o\"; printf '%s ERR\\n' '" + marker +
+                            "'; base64 \"$e\"; printf '%s EXIT %d\\n' '" + marker + "' \"$s\"; rm -f \"$o\" \"$e\"";
   return "sh -c " + shell_join({inner});
 }
 

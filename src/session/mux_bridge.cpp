@@ -23,9 +23,10 @@ MuxBridge::MuxBridge(asio::any_io_executor ex, Options options, Owner& owner)
     : ex_(ex),
       options_(options),
       owner_(owner),
-      mux_(mux::SessionConfig{.role = options.role, .keep_alive = options.keep_alive,
-                              .max_input_backlog = options.input_backlog},
-           now()),
+      mux_(
+          mux::SessionConfig{
+              .role = options.role, .keep_alive = options.keep_alive, .max_input_backlog = options.input_backlog},
+          now()),
       timer_(ex) {}
 
 void MuxBridge::start() {

@@ -37,7 +37,8 @@ std::vector<std::uint8_t> ack_for(const std::vector<std::uint8_t>& frame) {
   std::string json;
   wire::write_acknowledge(json, m.type_name, m.header.message_id, m.header.sequence_number);
   crypto::DeterministicRandom rng(7);
-  wire::MessageHeader h{MessageType::acknowledge, 1, 1, 0, wire::kFlagsAck, wire::Uuid::random_v4(rng), PayloadType::none};
+  wire::MessageHeader h{MessageType::acknowledge, 1, 1, 0, wire::kFlagsAck, wire::Uuid::random_v4(rng),
+                        PayloadType::none};
   return wire::encode(h, wire::as_bytes(json));
 }
 
@@ -193,7 +194,8 @@ TEST(DataChannel, EveryExpiredMessageIsResentWithinOneRto) {
   c.e.on_timer(*deadline);
   auto resent = outputs(c.e, *deadline);
   ASSERT_EQ(resent.size(), 100u);  // all of them, not just the head
-  for (std::size_t i = 0; i < resent.size(); ++i) EXPECT_EQ(dec(resent[i]).header.sequence_number, static_cast<std::int64_t>(i));
+  for (std::size_t i = 0; i < resent.size(); ++i)
+    EXPECT_EQ(dec(resent[i]).header.sequence_number, static_cast<std::int64_t>(i));
   EXPECT_EQ(c.e.stats().retransmissions, 100u);
 }
 
@@ -250,7 +252,8 @@ TEST(DataChannel, TransportReplacementResendsEverythingUnackedImmediately) {
   c.e.on_transport_ready(T(30));
   auto out = outputs(c.e, T(30));
   ASSERT_EQ(out.size(), 5u);  // seq 1..4 resent, then 5 for the first time
-  for (std::size_t i = 0; i < out.size(); ++i) EXPECT_EQ(dec(out[i]).header.sequence_number, static_cast<std::int64_t>(i + 1));
+  for (std::size_t i = 0; i < out.size(); ++i)
+    EXPECT_EQ(dec(out[i]).header.sequence_number, static_cast<std::int64_t>(i + 1));
   EXPECT_EQ(c.e.next_outgoing_sequence(), 6);
 }
 

@@ -18,7 +18,8 @@ TEST_P(SimProperty, EveryByteDeliveredExactlyOnceInOrderWithinBounds) {
     SimConfig c;
     c.seed = static_cast<std::uint64_t>(seed) * 7919;
     c.link = profile;
-    c.start = seed % 3 == 0 ? StartMode::kms_handshake : (seed % 3 == 1 ? StartMode::port_handshake : StartMode::no_handshake);
+    c.start = seed % 3 == 0 ? StartMode::kms_handshake
+                            : (seed % 3 == 1 ? StartMode::port_handshake : StartMode::no_handshake);
     c.client_bytes = 8 * 1024 + static_cast<std::size_t>(seed % 7) * 1000;
     c.agent_bytes = 24 * 1024 + static_cast<std::size_t>(seed % 5) * 3333;
     c.chunk = 256 + static_cast<std::size_t>(seed % 4) * 400;
@@ -30,8 +31,7 @@ TEST_P(SimProperty, EveryByteDeliveredExactlyOnceInOrderWithinBounds) {
     // Small receive buffers: held messages must resume when the app drains.
     if (seed % 2) c.client.receive_buffer_bytes = c.agent.receive_buffer_bytes = 2048;
     const SimResult r = run_session(c);
-    ASSERT_TRUE(r.completed && r.data_intact && r.bounded)
-        << profile.name << " seed " << c.seed << ": " << r.failure;
+    ASSERT_TRUE(r.completed && r.data_intact && r.bounded) << profile.name << " seed " << c.seed << ": " << r.failure;
     ASSERT_LE(r.max_client_unacked, c.client.send_window_messages);
     ASSERT_LE(r.max_agent_unacked, c.agent.send_window_messages);
   }
