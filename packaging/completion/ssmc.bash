@@ -57,7 +57,7 @@ _ssmc_documents="AWS-StartInteractiveCommand AWS-StartNonInteractiveCommand AWS-
 _ssmc() {
   local cur prev words cword
   _ssmc_words
-  local global_opts="--profile --region --endpoint-url --ca-bundle --reconnect-budget --keepalive-timeout
+  local global_opts="--profile --region --endpoint-url --ca-bundle --reconnect-budget --keepalive-timeout --payload-size
     -v --verbose -q --quiet --version -h --help"
   local commands="shell exec forward ssh-proxy ssh-config plugin"
 
@@ -65,7 +65,8 @@ _ssmc() {
   local i cmd="" cmd_at=0
   for ((i = 1; i < cword; i++)); do
     case ${words[i]} in
-      --profile | --region | --endpoint-url | --ca-bundle | --reconnect-budget | --keepalive-timeout) ((i++)) ;;
+      --profile | --region | --endpoint-url | --ca-bundle | --reconnect-budget | --keepalive-timeout | \
+        --payload-size) ((i++)) ;;
       -*) ;;
       *) cmd=${words[i]}; cmd_at=$i; break ;;
     esac
@@ -75,7 +76,7 @@ _ssmc() {
     --profile) _ssmc_reply "$(_ssmc_profiles)"; return ;;
     --region) _ssmc_reply "$_ssmc_regions"; return ;;
     --ca-bundle) _ssmc_files; return ;;
-    --endpoint-url | --reconnect-budget | --keepalive-timeout | --parameters | -L | --host) return ;;
+    --endpoint-url | --reconnect-budget | --keepalive-timeout | --payload-size | --parameters | -L | --host) return ;;
     --document) _ssmc_reply "$_ssmc_documents"; return ;;
   esac
 
@@ -113,10 +114,10 @@ _ssmc_emulator() {
     --host | --port | --region | --access-key-id | --secret-access-key | --target | --allow-host | \
       --kms-key-id | --seed | --loss | --duplicate | --reorder | --corrupt | --drop-client-after | \
       --drop-client-every | --drop-agent-every | --agent-outage | --pause-every | --idle-timeout | \
-      --max-session-duration) return ;;
+      --max-session-duration | --payload-size) return ;;
   esac
   _ssmc_reply "--host --port --tls --cert-out --region --access-key-id --secret-access-key
-    --no-verify-signature --require-signed-upgrade --target --profile --allow-host --kms-key-id --shell
+    --no-verify-signature --require-signed-upgrade --target --profile --payload-size --allow-host --kms-key-id --shell
     --record-dir --resume-new-url --log-level --ready-json --seed --loss --duplicate --reorder --corrupt
     --drop-client-after --drop-client-every --drop-agent-every --agent-outage --pause-every
     --short-channel-closed --idle-timeout --max-session-duration -h --help"

@@ -51,6 +51,7 @@ DataChannel::DataChannel(Config config, crypto::RandomSource& rng, TimePoint now
     : config_(std::move(config)),
       rng_(rng),
       start_(now),
+      window_ctl_(config_.send_window_bytes, config_.adaptive_window_min_bytes),
       msg_bucket_(config_.max_messages_per_second, std::max(1.0, config_.max_messages_per_second / 10)),
       byte_bucket_(config_.max_bytes_per_second,
                    std::max<double>(static_cast<double>(wire::kDefaultMaxPayload), config_.max_bytes_per_second / 10)) {
@@ -97,7 +98,8 @@ std::size_t DataChannel::send_window_free_messages() const {
   return config_.send_window_messages > unacked_count_ ? config_.send_window_messages - unacked_count_ : 0;
 }
 std::size_t DataChannel::send_window_free_bytes() const {
-  return config_.send_window_bytes > unacked_bytes_ ? config_.send_window_bytes - unacked_bytes_ : 0;
+  const std::size_t window = window_bytes();
+  return window > unacked_bytes_ ? window - unacked_bytes_ : 0;
 }
 
 std::error_code DataChannel::send(PayloadType type, std::span<const std::uint8_t> payload, TimePoint now) {
@@ -109,7 +111,7 @@ std::error_code DataChannel::send(PayloadType type, std::span<const std::uint8_t
 std::error_code DataChannel::send_internal(PayloadType type, std::span<const std::uint8_t> payload, TimePoint now) {
   if (payload.size() > config_.max_payload) return make_error_code(Errc::payload_too_large);
   if (unacked_count_ >= config_.send_window_messages ||
-      (unacked_count_ > 0 && unacked_bytes_ + payload.size() > config_.send_window_bytes)) {
+      (unacked_count_ > 0 && unacked_bytes_ + payload.size() > window_bytes())) {
     blocked_ = true;
     return make_error_code(Errc::would_block);
   }
@@ -202,10 +204,12 @@ std::optional<std::span<const std::uint8_t>> DataChannel::poll_output(TimePoint 
     }
     stream_out_.pop_front();
     s->queued = false;
-    if (s->transmissions == 0)
+    if (s->transmissions == 0) {
       s->first_sent = now;
-    else
+      s->stamp = window_ctl_.stamp(now);
+    } else {
       ++stats_.retransmissions;
+    }
     ++s->transmissions;
     s->last_sent = now;
     retx_.emplace_back(seq, now);
@@ -254,14 +258,24 @@ void DataChannel::collect_expired(TimePoint now) {
   }
 }
 
+bool DataChannel::retx_live(const std::pair<std::int64_t, TimePoint>& entry) const {
+  const Sent* s = find_sent(entry.first);
+  return s != nullptr && !s->acked && s->last_sent == entry.second;
+}
+
+void DataChannel::prune_retx() {
+  // Acked or retransmitted entries at the front are stale: dropping them here
+  // keeps next_deadline() O(1) instead of a scan over the whole window.
+  while (!retx_.empty() && !retx_live(retx_.front())) retx_.pop_front();
+}
+
 std::optional<TimePoint> DataChannel::next_deadline() const {
   std::optional<TimePoint> d;
   auto consider = [&](TimePoint t) { d = d ? std::min(*d, t) : t; };
   if (transport_up_ && !(paused_ && config_.honor_pause)) {
-    for (const auto& [seq, sent_at] : retx_) {
-      const Sent* s = find_sent(seq);
-      if (s == nullptr || s->acked || s->last_sent != sent_at) continue;
-      consider(sent_at + rtt_.rto());
+    for (const auto& entry : retx_) {
+      if (!retx_live(entry)) continue;
+      consider(entry.second + rtt_.rto());
       break;
     }
     if (!stream_out_.empty() && !paused_ && (!msg_bucket_.unlimited() || !byte_bucket_.unlimited())) {
@@ -363,7 +377,10 @@ void DataChannel::handle_ack(const wire::DecodedMessage& m, TimePoint now) {
   if (s == nullptr || s->acked) return;
   // Karn's rule: sample only messages sent once (the official client samples
   // every ack against its stale lastSent; 03 §6).
-  if (s->transmissions == 1) rtt_.sample(now - s->last_sent);
+  if (s->transmissions == 1) {
+    rtt_.sample(now - s->last_sent);
+    window_ctl_.on_ack(s->payload_size, now - s->last_sent, s->stamp, now);
+  }
   s->acked = true;
   s->frame = {};
   --unacked_count_;
@@ -372,7 +389,8 @@ void DataChannel::handle_ack(const wire::DecodedMessage& m, TimePoint now) {
     sent_.pop_front();
     ++sent_base_;
   }
-  if (blocked_ && send_window_free_messages() > 0) {
+  prune_retx();
+  if (blocked_ && send_window_free_messages() > 0 && (unacked_count_ == 0 || unacked_bytes_ < window_bytes())) {
     blocked_ = false;
     emit(Writable{});
   }
@@ -387,6 +405,10 @@ void DataChannel::handle_stream(const wire::DecodedMessage& m, std::span<const s
   }
   if (s > expected_) {  // early
     ++stats_.early_received;
+    // Further ahead than the reorder buffer could ever hold: no real peer
+    // gets there (its window is our reorder buffer at most); do not let a
+    // hostile number take a slot that would never be released.
+    if (s - expected_ > static_cast<std::int64_t>(config_.reorder_messages)) return;
     auto it = reorder_.find(s);
     if (it != reorder_.end()) {
       it->second.acked = true;

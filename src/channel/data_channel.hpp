@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "channel/rtt.hpp"
+#include "channel/send_window.hpp"
 #include "channel/token_bucket.hpp"
 #include "crypto/aes_gcm.hpp"
 #include "crypto/random.hpp"
@@ -95,6 +96,12 @@ struct Config {
   std::size_t max_payload = wire::kDefaultMaxPayload;
   /// The head unacked this long → ResendTimeout event.
   Duration give_up_after = kResendGiveUp;
+  /// Adapt the bytes in flight to the path (send_window.hpp), with
+  /// send_window_bytes as the ceiling: keeps interactive data from queueing
+  /// behind bulk data. Off = a fixed send_window_bytes.
+  bool adaptive_window = false;
+  /// Floor of the adaptive window (tests use small ones).
+  std::size_t adaptive_window_min_bytes = kMinAdaptiveWindowBytes;
   /// Pacing of stream messages (0 = unlimited): messages/s, bytes/s.
   double max_messages_per_second = 0;
   double max_bytes_per_second = 0;
@@ -246,6 +253,11 @@ class DataChannel {
   std::int64_t expected_incoming_sequence() const { return expected_; }
   std::size_t unacked_messages() const { return unacked_count_; }
   std::size_t unacked_bytes() const { return unacked_bytes_; }
+  /// Bytes the send window allows now (adaptive or fixed).
+  std::size_t window_bytes() const {
+    return config_.adaptive_window ? window_ctl_.window() : config_.send_window_bytes;
+  }
+  const AdaptiveWindow& window_control() const { return window_ctl_; }
   std::size_t reorder_buffer_messages() const { return reorder_.size(); }
   std::size_t reorder_buffer_bytes() const { return reorder_bytes_; }
   std::size_t queued_event_bytes() const { return event_bytes_; }
@@ -260,6 +272,7 @@ class DataChannel {
     std::size_t payload_size = 0;
     TimePoint first_sent{}, last_sent{};
     std::uint32_t transmissions = 0;
+    AdaptiveWindow::Stamp stamp;  ///< delivery state at the first transmission
     bool acked = false;
     bool queued = false;  ///< waiting in out_ for (re)transmission
   };
@@ -295,11 +308,14 @@ class DataChannel {
   void emit(Event e);
   void drop(std::error_code ec, std::string detail);
   void collect_expired(TimePoint now);
+  bool retx_live(const std::pair<std::int64_t, TimePoint>& entry) const;
+  void prune_retx();
 
   Config config_;
   crypto::RandomSource& rng_;
   TimePoint start_;
   RttEstimator rtt_;
+  AdaptiveWindow window_ctl_;
   TokenBucket msg_bucket_, byte_bucket_;
   Stats stats_;
 

@@ -212,8 +212,13 @@ struct Global {
   bool quiet = false;
   double reconnect_budget = 600;
   double idle_timeout = 20;
+  std::size_t payload_size = channel::kStreamDataPayloadSize;
   std::string ca_bundle;
 };
+
+/// Upper end of --payload-size: one smux frame's largest data length rounded
+/// up; far beyond what the spec calls safe for the real gateway (1024).
+constexpr std::size_t kMaxPayloadSizeOption = 64 * 1024;
 
 void apply_logging(const Global& g) {
   log::set_level(g.verbose >= 2 ? log::Level::debug : g.verbose == 1 ? log::Level::info : log::Level::warn);
@@ -317,6 +322,7 @@ asio::awaitable<std::variant<int, Started>> start(asio::io_context& io, const Gl
   st.options.quiet = g.quiet;
   st.options.reconnect_budget = std::chrono::milliseconds(static_cast<long long>(g.reconnect_budget * 1000));
   st.options.idle_timeout = std::chrono::milliseconds(static_cast<long long>(g.idle_timeout * 1000));
+  st.options.payload_size = g.payload_size;
   if (!g.ca_bundle.empty()) st.options.tls.ca_file = g.ca_bundle;
   st.aws = std::move(aws);
   co_return std::move(st);
@@ -442,6 +448,11 @@ int main(int argc, char** argv) {
   app.add_option("--reconnect-budget", g.reconnect_budget, "Seconds to keep trying to resume a lost session")
       ->capture_default_str();
   app.add_option("--keepalive-timeout", g.idle_timeout, "Seconds without traffic before a connection counts as dead")
+      ->capture_default_str();
+  app.add_option("--payload-size", g.payload_size,
+                 "Largest stream payload sent, bytes (port forwarding, ssh-proxy). 1024 is what the real "
+                 "gateway is known to take; larger is for ssmc-emulator or at your own risk")
+      ->check(CLI::Range(std::size_t{1}, kMaxPayloadSizeOption))
       ->capture_default_str();
   app.add_flag("-v,--verbose", g.verbose, "More diagnostics on stderr (-vv for debug)");
   app.add_flag("-q,--quiet", g.quiet, "No banners");

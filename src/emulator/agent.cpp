@@ -99,7 +99,9 @@ AgentSession::AgentSession(asio::any_io_executor ex, SessionSpec spec, const Con
       config_(config),
       kms_(kms),
       on_end_(std::move(on_end)),
-      chunk_(config.profile == "fast" ? kFastChunk : kFaithfulChunk),
+      chunk_(config.payload_size > 0    ? config.payload_size
+             : config.profile == "fast" ? kFastChunk
+                                        : kFaithfulChunk),
       attach_wait_(ex),
       service_timer_(ex) {
   const auto& f = config.faults;
@@ -118,6 +120,9 @@ AgentSession::AgentSession(asio::any_io_executor ex, SessionSpec spec, const Con
   e.unix_ms_at_start = unix_ms_now();
   e.give_up_after = std::chrono::hours(24);  // the agent never gives up (08 §4.3)
   if (config.profile != "fast") e.max_messages_per_second = kFaithfulMessagesPerSecond;
+  // fast: no real-agent counterpart, so the emulator keeps its own queue short
+  // like ssmc does (faithful keeps the real agent's 100,000-message buffer).
+  e.adaptive_window = config.profile == "fast";
   if (faults_ && f.drop_client_after > 0) {
     // Cut the leg after the frame that reached the count has gone out (posted: not from inside the filter).
     faults_->drop_client = [this] {

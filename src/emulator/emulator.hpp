@@ -34,6 +34,8 @@ inline constexpr std::size_t kFaithfulChunk = 1024;
 inline constexpr double kFaithfulMessagesPerSecond = 1000.0;
 /// `fast` profile: large payloads, no pacing.
 inline constexpr std::size_t kFastChunk = 32 * 1024;
+/// Upper end of --payload-size (one smux frame's data, rounded up).
+inline constexpr std::size_t kMaxPayloadSize = 64 * 1024;
 
 struct Target {
   std::string id;    ///< i-…, mi-…
@@ -83,6 +85,8 @@ struct Config {
   std::vector<Target> targets;
   /// "faithful" or "fast" (agent payload size and pacing).
   std::string profile = "faithful";
+  /// Largest agent payload (0 = the profile's: 1024 faithful, 32 KiB fast).
+  std::size_t payload_size = 0;
   FaultConfig faults;
   /// Hosts the agent may dial for port sessions (loopback by default).
   std::vector<std::string> allow_hosts{"127.0.0.1", "::1", "localhost"};

@@ -84,6 +84,9 @@ int main(int argc, char** argv) {
   app.add_option("--profile", config.profile, "Agent pacing: faithful (1 KiB + 1 ms, like the real agent) or fast")
       ->check(CLI::IsMember({"faithful", "fast"}))
       ->capture_default_str();
+  app.add_option("--payload-size", config.payload_size,
+                 "Largest agent payload in bytes (default: the profile's, 1024 faithful, 32768 fast)")
+      ->check(CLI::Range(std::size_t{1}, ssmc::emulator::kMaxPayloadSize));
   app.add_option("--allow-host", config.allow_hosts, "Hosts port sessions may reach (default: loopback)");
   app.add_option("--kms-key-id", config.kms_key_id, "Encrypt every session with KMS using this key id (04)");
   app.add_option("--shell", config.shell, "Shell for shell sessions")->capture_default_str();

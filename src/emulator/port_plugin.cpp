@@ -1,6 +1,7 @@
 // Port plugin of the emulator's agent (08 §5.3-§5.5, 06 §2-§4): standard
 // stream (SSH), basic and multiplexed (smux server) port forwarding, dialing
 // only hosts on the allow-list.
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -183,6 +184,7 @@ class MuxPortPlugin final : public Plugin, public session::MuxBridge::Owner {
     // emulator knows clients only through the handshake, which ssmc passes.
     options.keep_alive = false;
     options.chunk = s.chunk_size();
+    options.read_size = std::max(options.read_size, options.chunk);  // one read can fill a payload
     bridge_ = session::MuxBridge::create(s.executor(), options, *this);
   }
   ~MuxPortPlugin() override { stop(); }

@@ -82,6 +82,7 @@ asio::awaitable<int> ClientSession::run() {
   ro.engine.legacy_cli = options_.legacy_cli;
   ro.engine.unix_ms_at_start = unix_ms_now();
   ro.engine.newline_quirk = false;  // applied by the terminal mode only (05 §2.3)
+  ro.engine.adaptive_window = options_.adaptive_window;
   runner_ = std::make_unique<ChannelRunner>(ex_, std::move(ro), crypto::system_random(), *source_, *this);
 
   // No session type within start_timeout: say so instead of hanging (02 §2).
@@ -109,8 +110,8 @@ asio::awaitable<int> ClientSession::run() {
       if (source_->last_error()) why += " (last error: " + source_->last_error().message();
       if (source_->last_refused_status()) why += ", HTTP " + std::to_string(source_->last_refused_status());
       if (source_->last_error()) why += ")";
-      say((options_.plugin_mode ? "Cannot perform start session: " : "ssmc: connection to the session failed: ") + why +
-          "\n");
+      say((options_.plugin_mode ? "Cannot perform start session: " : "ssmc: connection to the session failed: ") +
+          why + "\n");
       exit_code_ = options_.plugin_mode ? kExitOk : kExitConnection;
     }
   }

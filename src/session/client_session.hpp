@@ -65,6 +65,13 @@ struct ClientOptions {
   /// official client has no such timeout and hangs, 02 §2).
   std::chrono::seconds start_timeout{60};
   net::TlsOptions tls;
+  /// Largest stream payload ssmc sends (stdio, port forwarding). The default
+  /// is what the spec records as safe for the real gateway (03 §1
+  /// StreamDataPayloadSize); larger values are for the emulator or at your risk.
+  std::size_t payload_size = channel::kStreamDataPayloadSize;
+  /// Bytes in flight follow the path's delay and rate (channel/send_window.hpp)
+  /// so interactive data never queues behind megabytes of bulk data.
+  bool adaptive_window = true;
   bool quiet = false;
   /// Library use: everything the session would print (diagnostics, banners,
   /// the close reason) and its lifecycle go here instead of stderr/stdout.

@@ -392,7 +392,7 @@ class StdioMode final : public Mode {
     auto* s = session_;
     stdin_ = std::make_unique<StdinReader>(s->executor());
     writable_ = std::make_unique<asio::steady_timer>(s->executor());
-    std::vector<std::uint8_t> buf(kStdinChunk);
+    std::vector<std::uint8_t> buf(s->options().payload_size);
     while (!closed_) {
       const std::size_t n = co_await stdin_->read(buf);
       if (closed_) co_return;
@@ -433,6 +433,8 @@ class PortMode final : public Mode, public MuxBridge::Owner {
       MuxBridge::Options bo;
       bo.role = mux::Role::client;
       bo.keep_alive = !version_greater(started.agent_version, kSmuxKeepAliveOffAgentVersion);  // 06 §4.4
+      bo.chunk = s.options().payload_size;
+      bo.read_size = std::max(bo.read_size, bo.chunk);
       bridge_ = MuxBridge::create(s.executor(), bo, *this);
       bridge_->start();
     }
@@ -585,7 +587,7 @@ class PortMode final : public Mode, public MuxBridge::Owner {
     asio::co_spawn(
         s->executor(),
         [this, s, reading_flag]() -> asio::awaitable<void> {
-          std::vector<std::uint8_t> buf(kStdinChunk);
+          std::vector<std::uint8_t> buf(s->options().payload_size);
           while (!closed_) {
             auto [ec, n] = co_await basic_socket_->async_read_some(asio::buffer(buf), use_tuple);
             if (ec || closed_) break;

@@ -13,6 +13,9 @@ namespace ssmc::session {
 namespace {
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 mux::TimePoint now() { return mux::Clock::now(); }
+/// A reader blocked on a full smux send buffer is woken by StreamWritable;
+/// this is only a safety net.
+constexpr auto kWritableSafetyWake = std::chrono::seconds(1);
 }  // namespace
 
 std::shared_ptr<MuxBridge> MuxBridge::create(asio::any_io_executor ex, Options options, Owner& owner) {
@@ -58,7 +61,7 @@ void MuxBridge::on_payload(std::span<const std::uint8_t> payload) {
 
 void MuxBridge::on_writable() {
   channel_blocked_ = false;
-  flush();
+  process();  // flush, then the StreamWritable events the flush produced
 }
 
 void MuxBridge::flush() {
@@ -81,44 +84,42 @@ void MuxBridge::flush() {
 void MuxBridge::process() {
   if (in_process_ || stopped_) return;
   in_process_ = true;
-  while (auto e = mux_.poll_event()) {
-    if (auto* opened = std::get_if<mux::StreamOpened>(&*e)) {
-      auto conn = std::make_shared<Conn>(ex_);
-      conns_[opened->id] = conn;
-      ++stats_.connections;
-      asio::co_spawn(ex_, dial(opened->id, conn), asio::detached);
-    } else if (auto* data = std::get_if<mux::StreamData>(&*e)) {
-      auto it = conns_.find(data->id);
-      if (it == conns_.end() || it->second->closed) {
-        mux_.consumed(data->id, data->bytes.size(), now());
-        mux_.recycle(std::move(data->bytes));
-        continue;
-      }
-      it->second->to_socket.push_back(std::move(data->bytes));
-      it->second->write_wake.cancel();
-    } else if (auto* fin = std::get_if<mux::StreamFinished>(&*e)) {
-      if (auto it = conns_.find(fin->id); it != conns_.end()) {
-        it->second->peer_finished = true;
+  // Flushing polls smux output, which can raise events (StreamWritable for a
+  // reader waiting on a full send buffer): loop until both are quiet.
+  do {
+    while (auto e = mux_.poll_event()) {
+      if (auto* opened = std::get_if<mux::StreamOpened>(&*e)) {
+        auto conn = std::make_shared<Conn>(ex_);
+        conns_[opened->id] = conn;
+        ++stats_.connections;
+        asio::co_spawn(ex_, dial(opened->id, conn), asio::detached);
+      } else if (auto* data = std::get_if<mux::StreamData>(&*e)) {
+        auto it = conns_.find(data->id);
+        if (it == conns_.end() || it->second->closed) {
+          mux_.consumed(data->id, data->bytes.size(), now());
+          mux_.recycle(std::move(data->bytes));
+          continue;
+        }
+        it->second->to_socket.push_back(std::move(data->bytes));
         it->second->write_wake.cancel();
-      }
-    } else if (auto* w = std::get_if<mux::StreamWritable>(&*e)) {
-      if (auto it = conns_.find(w->id); it != conns_.end()) it->second->writable.cancel();
-    } else if (auto* dead = std::get_if<mux::SessionDead>(&*e)) {
-      if (!failed_reported_) {
-        failed_reported_ = true;
-        owner_.session_failed(dead->error);
-      }
-      for (auto& [id, c] : conns_) {
-        c->closed = true;
-        boost::system::error_code ec;
-        c->socket.close(ec);
-        c->writable.cancel();
-        c->write_wake.cancel();
+      } else if (auto* fin = std::get_if<mux::StreamFinished>(&*e)) {
+        if (auto it = conns_.find(fin->id); it != conns_.end()) {
+          it->second->peer_finished = true;
+          it->second->write_wake.cancel();
+        }
+      } else if (auto* w = std::get_if<mux::StreamWritable>(&*e)) {
+        if (auto it = conns_.find(w->id); it != conns_.end()) it->second->writable.cancel();
+      } else if (auto* dead = std::get_if<mux::SessionDead>(&*e)) {
+        if (!failed_reported_) {
+          failed_reported_ = true;
+          owner_.session_failed(dead->error);
+        }
+        close_all_sockets();
       }
     }
-  }
+    flush();
+  } while (!stopped_ && mux_.pending_events() > 0);
   in_process_ = false;
-  flush();
   rearm();
   const bool paused = !mux_.wants_input() && !mux_.dead();
   if (paused != input_paused_) {
@@ -135,7 +136,7 @@ std::error_code MuxBridge::add_connection(LocalSocket socket) {
   conns_[*id] = conn;
   ++stats_.connections;
   start_conn(*id, conn);
-  flush();
+  process();
   return {};
 }
 
@@ -168,7 +169,7 @@ asio::awaitable<void> MuxBridge::reader(std::uint32_t id, std::shared_ptr<Conn> 
     if (ec) {
       // EOF (or error): our side is done sending; FIN after the queued data.
       (void)mux_.shutdown_write(id, now());
-      flush();
+      process();
       break;
     }
     std::span<const std::uint8_t> data(buf.data(), n);
@@ -176,7 +177,15 @@ asio::awaitable<void> MuxBridge::reader(std::uint32_t id, std::shared_ptr<Conn> 
       const std::size_t room = mux_.send_room(id);
       if (room == 0) {
         if (mux_.dead()) break;
-        conn->writable.expires_after(std::chrono::seconds(1));
+        // A write that cannot fit is refused and registers the stream for a
+        // StreamWritable event; without it only the timeout below would wake us.
+        const auto wec = mux_.write(id, data.first(1), now());
+        if (!wec) {
+          data = data.subspan(1);
+          continue;
+        }
+        if (wec != make_error_code(mux::Errc::would_block)) break;
+        conn->writable.expires_after(kWritableSafetyWake);
         co_await conn->writable.async_wait(use_tuple);
         continue;
       }
@@ -185,7 +194,7 @@ asio::awaitable<void> MuxBridge::reader(std::uint32_t id, std::shared_ptr<Conn> 
       if (wec == make_error_code(mux::Errc::would_block)) continue;
       if (wec) break;
       data = data.subspan(take);
-      flush();
+      process();
     }
   }
   conn->reading_done = true;
@@ -243,6 +252,11 @@ void MuxBridge::stop() {
   if (stopped_) return;
   stopped_ = true;
   timer_.cancel();
+  close_all_sockets();
+  conns_.clear();
+}
+
+void MuxBridge::close_all_sockets() {
   for (auto& [id, c] : conns_) {
     c->closed = true;
     boost::system::error_code ec;
@@ -250,7 +264,6 @@ void MuxBridge::stop() {
     c->writable.cancel();
     c->write_wake.cancel();
   }
-  conns_.clear();
 }
 
 }  // namespace ssmc::session

@@ -100,6 +100,7 @@ class MuxBridge : public std::enable_shared_from_this<MuxBridge> {
   void rearm();
   void start_conn(std::uint32_t id, std::shared_ptr<Conn> conn);
   void close_conn(std::uint32_t id);
+  void close_all_sockets();
   asio::awaitable<void> reader(std::uint32_t id, std::shared_ptr<Conn> conn);
   asio::awaitable<void> writer(std::uint32_t id, std::shared_ptr<Conn> conn);
   asio::awaitable<void> dial(std::uint32_t id, std::shared_ptr<Conn> conn);

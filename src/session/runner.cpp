@@ -111,7 +111,9 @@ asio::awaitable<void> ChannelRunner::writer(net::WebSocket* ws) {
       auto f = engine_.poll_output(t);
       if (!f) {
         wake_writer_.expires_at(channel::TimePoint::max());
+        writer_waiting_ = true;
         co_await wake_writer_.async_wait(use_tuple);
+        writer_waiting_ = false;
         continue;
       }
       if (filter_) {
@@ -132,12 +134,27 @@ asio::awaitable<void> ChannelRunner::writer(net::WebSocket* ws) {
   task_done(io_tasks_);
 }
 
+std::optional<channel::TimePoint> ChannelRunner::deadline() const {
+  auto deadline = engine_.next_deadline();
+  if (flush_deadline_ && (!deadline || *flush_deadline_ < *deadline)) deadline = flush_deadline_;
+  return deadline;
+}
+
+void ChannelRunner::rearm_timer() {
+  // Only an earlier deadline needs the timer loop now; a later one is found
+  // when the armed timer fires (one cheap early wake-up instead of a timer
+  // reset per message).
+  const auto d = deadline();
+  if (d && *d < armed_) engine_timer_.cancel();
+}
+
 asio::awaitable<void> ChannelRunner::timer_loop() {
   while (!finished_) {
-    auto deadline = engine_.next_deadline();
-    if (flush_deadline_ && (!deadline || *flush_deadline_ < *deadline)) deadline = flush_deadline_;
-    engine_timer_.expires_at(deadline ? *deadline : channel::TimePoint::max());
+    auto deadline = this->deadline();
+    armed_ = deadline ? *deadline : channel::TimePoint::max();
+    engine_timer_.expires_at(armed_);
     co_await engine_timer_.async_wait(use_tuple);
+    armed_ = channel::TimePoint::min();
     if (finished_) break;
     const auto t = now();
     if (deadline && t >= *deadline) {
@@ -178,15 +195,19 @@ void ChannelRunner::pump() {
   }
   in_pump_ = false;
   check_flush();
-  wake_writer_.cancel();
-  engine_timer_.cancel();
+  wake_writer();
+  rearm_timer();
+}
+
+void ChannelRunner::wake_writer() {
+  if (writer_waiting_) wake_writer_.cancel();
 }
 
 std::error_code ChannelRunner::send(wire::PayloadType type, std::span<const std::uint8_t> payload) {
   auto ec = engine_.send(type, payload, now());
   if (!ec) {
-    wake_writer_.cancel();
-    engine_timer_.cancel();
+    wake_writer();
+    rearm_timer();
   }
   return ec;
 }
@@ -211,7 +232,7 @@ void ChannelRunner::check_flush() {
 
 void ChannelRunner::inject(std::vector<std::uint8_t> frame) {
   injected_.push_back(std::move(frame));
-  wake_writer_.cancel();
+  wake_writer();
 }
 
 void ChannelRunner::drop_transport() { transport_failed(make_error_code(net::Errc::closed)); }

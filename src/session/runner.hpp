@@ -116,6 +116,9 @@ class ChannelRunner {
   void transport_failed(std::error_code ec);
   void task_done(int& counter);
   void check_flush();
+  std::optional<channel::TimePoint> deadline() const;
+  void rearm_timer();
+  void wake_writer();
 
   asio::any_io_executor ex_;
   crypto::RandomSource& rng_;
@@ -141,6 +144,8 @@ class ChannelRunner {
   std::error_code transport_error_;
   bool stopping_ = false;
   bool in_pump_ = false;
+  bool writer_waiting_ = false;
+  channel::TimePoint armed_ = channel::TimePoint::min();  ///< engine_timer_'s expiry; min = loop not waiting
   std::optional<channel::TimePoint> flush_deadline_;
   std::error_code last_error_;
 };

@@ -135,6 +135,39 @@ TEST(DataChannel, FullReorderBufferDropsWithoutAck) {
   EXPECT_EQ(c.e.reorder_buffer_messages(), 2u);
 }
 
+TEST(DataChannel, SequenceNumbersFarOutsideTheWindow) {
+  Config cfg;
+  cfg.reorder_messages = 4;
+  RunningClient c(cfg);  // expects 1 next
+  // Far in the future (a hostile or corrupted number): dropped unacked, no slot taken.
+  c.e.on_frame(agent_frame(INT64_MAX, "far"), T(1));
+  c.e.on_frame(agent_frame(1 + 5, "just beyond"), T(1));
+  EXPECT_TRUE(outputs(c.e, T(1)).empty());
+  EXPECT_EQ(c.e.reorder_buffer_messages(), 0u);
+  // The last sequence number the reorder buffer can hold is stored and acked.
+  c.e.on_frame(agent_frame(1 + 4, "edge"), T(1));
+  auto out = outputs(c.e, T(1));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(acked_seq(out[0]), 5);
+  EXPECT_EQ(c.e.reorder_buffer_messages(), 1u);
+  // Old and negative numbers are duplicates: re-acked, never delivered.
+  c.e.on_frame(agent_frame(-7, "old"), T(2));
+  c.e.on_frame(agent_frame(0, "seen"), T(2));
+  out = outputs(c.e, T(2));
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(dec(out[0]).header.type, MessageType::acknowledge);
+  EXPECT_EQ(acked_seq(out[1]), 0);
+  EXPECT_EQ(c.e.stats().duplicates_received, 2u);
+  EXPECT_TRUE(events(c.e).empty());
+  // The stream goes on: 1..4 fill the gap and release the held 5.
+  for (int s = 1; s <= 4; ++s) c.e.on_frame(agent_frame(s, std::to_string(s)), T(3));
+  std::string got;
+  for (auto& ev : events(c.e)) got += wire::as_text(std::get<DataReceived>(ev).bytes);
+  EXPECT_EQ(got, "1234edge");
+  EXPECT_EQ(c.e.expected_incoming_sequence(), 6);
+  EXPECT_EQ(c.e.reorder_buffer_messages(), 0u);
+}
+
 TEST(DataChannel, ReceiverBackPressureLeavesDataUnackedUntilReady) {
   RunningClient c;
   c.e.set_receive_ready(false, T(1));

@@ -30,6 +30,15 @@ TEST_P(SimProperty, EveryByteDeliveredExactlyOnceInOrderWithinBounds) {
     c.agent.honor_pause = true;
     // Small receive buffers: held messages must resume when the app drains.
     if (seed % 2) c.client.receive_buffer_bytes = c.agent.receive_buffer_bytes = 2048;
+    // Every fourth session: adaptive windows with a small floor and ceiling,
+    // so that they, not the message count, limit what is in flight.
+    if (seed % 4 == 0) {
+      for (auto* e : {&c.client, &c.agent}) {
+        e->adaptive_window = true;
+        e->adaptive_window_min_bytes = 1024 + static_cast<std::size_t>(seed % 3) * 1024;
+        e->send_window_bytes = 4096 + static_cast<std::size_t>(seed % 5) * 2048;
+      }
+    }
     const SimResult r = run_session(c);
     ASSERT_TRUE(r.completed && r.data_intact && r.bounded) << profile.name << " seed " << c.seed << ": " << r.failure;
     ASSERT_LE(r.max_client_unacked, c.client.send_window_messages);

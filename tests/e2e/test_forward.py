@@ -7,9 +7,12 @@
 * two -L in one process, IPv6 bind, unix socket listener, signals.
 """
 
+import glob
 import hashlib
+import json
 import os
 import select
+import shutil
 import signal
 import socket
 import tempfile
@@ -119,6 +122,68 @@ class ForwardBulkMux(unittest.TestCase):
         finally:
             rc = fwd.stop(signal.SIGINT)
         self.assertEqual(rc, 0, "exit status after SIGINT; stderr:\n" + fwd.stderr_text())
+
+
+class ForwardPayloadSize(unittest.TestCase):
+    """--payload-size on both ends: larger messages, the same bytes."""
+
+    CLIENT_PAYLOAD = 8192
+    AGENT_PAYLOAD = 16384
+    SIZE = 4 * 1024 * 1024
+
+    @classmethod
+    def setUpClass(cls):
+        e2e.require_binaries()
+        cls.dir = tempfile.mkdtemp(prefix="ssmc-e2e-payload-")
+        cls.emu = e2e.Emulator(targets=[MUX], profile="fast",
+                               extra=("--payload-size", str(cls.AGENT_PAYLOAD), "--record-dir", cls.dir))
+        cls.client = e2e.ClientEnv(cls.emu)
+        cls.echo = e2e.EchoServer()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.echo.stop()
+        cls.client.cleanup()
+        cls.emu.stop()
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def payload_lengths(self, direction, message_type):
+        out = []
+        for path in glob.glob(os.path.join(self.dir, "*.jsonl")):
+            with open(path) as f:
+                for line in f:
+                    r = json.loads(line)
+                    d = r.get("decoded")
+                    if r.get("kind") == "ws" and r.get("dir") == direction and d and d["messageType"] == message_type:
+                        out.append(d["payloadLength"])
+        return out
+
+    def test_larger_payloads_carry_the_same_bytes(self):
+        fwd = e2e.Forwarder(self.client, MUX, ["0:127.0.0.1:%d" % self.echo.port],
+                            global_args=("--payload-size", str(self.CLIENT_PAYLOAD)))
+        try:
+            payload = os.urandom(self.SIZE)
+            got = e2e.echo_roundtrip_halfclose(("127.0.0.1", fwd.ready[0]["port"]), payload, timeout=120)
+            self.assertEqual(hashlib.sha256(got).hexdigest(), hashlib.sha256(payload).hexdigest(),
+                             "echoed %d of %d bytes" % (len(got), len(payload)))
+        finally:
+            rc = fwd.stop(signal.SIGINT)
+        self.assertEqual(rc, 0, fwd.stderr_text())
+        e2e.wait_until(lambda: self.payload_lengths("client->agent", "input_stream_data"), 10,
+                       message="recording written")
+        up = self.payload_lengths("client->agent", "input_stream_data")
+        down = self.payload_lengths("agent->client", "output_stream_data")
+        # Never above the limits, and the limits are really used (1024 is the default).
+        self.assertLessEqual(max(up), self.CLIENT_PAYLOAD)
+        self.assertGreater(max(up), 1024)
+        self.assertLessEqual(max(down), self.AGENT_PAYLOAD)
+        self.assertGreater(max(down), self.CLIENT_PAYLOAD)
+
+    def test_out_of_range_payload_size_is_a_usage_error(self):
+        for bad in ("0", "65537", "big"):
+            cp = e2e.run_ssmc(self.client, ["--payload-size", bad, "forward", MUX, "-L", "0:22"])
+            self.assertEqual(cp.returncode, 2, e2e.describe(cp))
+            self.assertIn("--payload-size", cp.stderr.decode(errors="replace"))
 
 
 class ForwardModes(unittest.TestCase):

@@ -26,7 +26,7 @@ std::vector<std::uint8_t> make_data(std::size_t n, std::uint64_t seed) {
 }
 
 class Runner {
- public:
+public:
   explicit Runner(const SimConfig& c)
       : cfg_(c),
         gen_(c.seed),
@@ -79,7 +79,7 @@ class Runner {
     return result_;
   }
 
- private:
+private:
   static channel::Config with_role(channel::Config c, channel::Role r) {
     c.role = r;
     return c;
@@ -156,9 +156,7 @@ class Runner {
       depart += std::chrono::duration_cast<Duration>(
           std::chrono::duration<double>(static_cast<double>(frame.size()) / L.bandwidth));
     busy_until_[to] = depart;
-    Duration extra = L.jitter.count() > 0
-                         ? Duration(static_cast<std::int64_t>(uniform() * static_cast<double>(L.jitter.count())))
-                         : 0ns;
+    Duration extra = L.jitter.count() > 0 ? Duration(static_cast<std::int64_t>(uniform() * static_cast<double>(L.jitter.count()))) : 0ns;
     if (L.reorder > 0 && uniform() < L.reorder) extra += L.delay * 2 + 5ms;
     schedule(InFlight{depart + L.delay + extra, order_++, to, epoch_, {frame.begin(), frame.end()}});
     if (L.duplicate > 0 && uniform() < L.duplicate) {
@@ -179,8 +177,8 @@ class Runner {
         const auto& src = is_client ? agent_src_ : client_src_;
         if (got + d->bytes.size() > src.size() ||
             std::memcmp(src.data() + got, d->bytes.data(), d->bytes.size()) != 0) {
-          result_.failure =
-              std::string(is_client ? "client" : "agent") + " received wrong bytes at offset " + std::to_string(got);
+          result_.failure = std::string(is_client ? "client" : "agent") + " received wrong bytes at offset " +
+                            std::to_string(got);
           return progress;
         }
         got += d->bytes.size();
@@ -203,6 +201,8 @@ class Runner {
   void check_bounds() {
     result_.max_client_unacked = std::max(result_.max_client_unacked, client_.unacked_messages());
     result_.max_agent_unacked = std::max(result_.max_agent_unacked, agent_.unacked_messages());
+    result_.max_client_unacked_bytes = std::max(result_.max_client_unacked_bytes, client_.unacked_bytes());
+    result_.max_agent_unacked_bytes = std::max(result_.max_agent_unacked_bytes, agent_.unacked_bytes());
     result_.max_client_reorder = std::max(result_.max_client_reorder, client_.reorder_buffer_messages());
     result_.max_agent_reorder = std::max(result_.max_agent_reorder, agent_.reorder_buffer_messages());
     auto ok = [](const DataChannel& e, const channel::Config& c) {
@@ -284,14 +284,8 @@ std::vector<LinkProfile> standard_profiles() {
       {.name = "wan-lossy", .delay = 50ms, .jitter = 10ms, .loss = 0.05},
       {.name = "dup-reorder", .delay = 20ms, .jitter = 20ms, .duplicate = 0.05, .reorder = 0.1},
       {.name = "slow-link", .delay = 30ms, .bandwidth = 2e6, .loss = 0.01},
-      {.name = "flaky-ws",
-       .delay = 10ms,
-       .jitter = 5ms,
-       .loss = 0.02,
-       .duplicate = 0.01,
-       .reorder = 0.02,
-       .drop_every = 700ms,
-       .outage = 120ms},
+      {.name = "flaky-ws", .delay = 10ms, .jitter = 5ms, .loss = 0.02, .duplicate = 0.01, .reorder = 0.02,
+       .drop_every = 700ms, .outage = 120ms},
   };
 }
 

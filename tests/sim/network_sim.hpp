@@ -6,8 +6,8 @@
 
 #include <cstdint>
 #include <functional>
-#include <optional>
 #include <ostream>
+#include <optional>
 #include <queue>
 #include <random>
 #include <string>
@@ -23,15 +23,15 @@ using namespace std::chrono_literals;
 
 struct LinkProfile {
   std::string name = "perfect";
-  Duration delay = 0ms;       ///< one-way propagation delay
-  Duration jitter = 0ms;      ///< uniform extra delay in [0, jitter]
-  double bandwidth = 0;       ///< bytes per second per direction, 0 = unlimited
-  double loss = 0;            ///< probability a frame is lost
-  double duplicate = 0;       ///< probability a frame is delivered twice
-  double reorder = 0;         ///< probability a frame gets extra delay (2..4 x delay + 5 ms)
-  Duration drop_every = 0ms;  ///< transport (WebSocket) drop period, 0 = never
-  Duration outage = 50ms;     ///< how long a drop lasts before the transport is back
-  Duration first_drop = 0ms;  ///< time of the first drop (0 = drop_every); then every drop_every
+  Duration delay = 0ms;             ///< one-way propagation delay
+  Duration jitter = 0ms;            ///< uniform extra delay in [0, jitter]
+  double bandwidth = 0;             ///< bytes per second per direction, 0 = unlimited
+  double loss = 0;                  ///< probability a frame is lost
+  double duplicate = 0;             ///< probability a frame is delivered twice
+  double reorder = 0;               ///< probability a frame gets extra delay (2..4 x delay + 5 ms)
+  Duration drop_every = 0ms;        ///< transport (WebSocket) drop period, 0 = never
+  Duration outage = 50ms;           ///< how long a drop lasts before the transport is back
+  Duration first_drop = 0ms;        ///< time of the first drop (0 = drop_every); then every drop_every
 };
 
 /// gtest printer: the profile's name.
@@ -56,16 +56,17 @@ struct SimConfig {
 };
 
 struct SimResult {
-  bool completed = false;              ///< all bytes delivered in both directions and acknowledged
-  bool data_intact = false;            ///< delivered bytes equal sent bytes, in order, exactly once
-  bool bounded = true;                 ///< memory bounds held at every step
-  std::string failure;                 ///< why, when not completed/intact/bounded
-  Duration elapsed{};                  ///< virtual time until completion
-  Duration last_restore{};             ///< virtual time the transport last came back
+  bool completed = false;       ///< all bytes delivered in both directions and acknowledged
+  bool data_intact = false;     ///< delivered bytes equal sent bytes, in order, exactly once
+  bool bounded = true;          ///< memory bounds held at every step
+  std::string failure;          ///< why, when not completed/intact/bounded
+  Duration elapsed{};           ///< virtual time until completion
+  Duration last_restore{};      ///< virtual time the transport last came back
   Duration client_rto{}, agent_rto{};  ///< RTO at the end
   std::uint64_t frames_lost = 0, frames_duplicated = 0, transport_drops = 0;
   channel::Stats client_stats, agent_stats;
   std::size_t max_client_unacked = 0, max_agent_unacked = 0;
+  std::size_t max_client_unacked_bytes = 0, max_agent_unacked_bytes = 0;
   std::size_t max_client_reorder = 0, max_agent_reorder = 0;
 };
 
