@@ -184,6 +184,7 @@ asio::awaitable<void> AgentSession::run() {
         auto next_drop = std::chrono::steady_clock::now() + self->config_.faults.drop_client_every;
         auto next_pause = std::chrono::steady_clock::now() + self->config_.faults.pause_every;
         auto next_agent_drop = std::chrono::steady_clock::now() + self->config_.faults.drop_agent_every;
+        auto next_stall = std::chrono::steady_clock::now() + self->config_.faults.stall_consumer_every;
         bool paused = false;
         while (!self->finished_) {
           self->service_timer_.expires_after(kServiceTick);
@@ -212,6 +213,14 @@ asio::awaitable<void> AgentSession::run() {
             if (self->recorder_) self->recorder_->event("debug_drop", "agent");
             log::debug("emulator: session {}: agent leg down for {} ms", self->spec_.session_id,
                        std::chrono::duration_cast<std::chrono::milliseconds>(f.agent_outage).count());
+          }
+          if (f.stall_consumer_every.count() > 0 && now >= next_stall) {
+            self->consumer_stalled_ = !self->consumer_stalled_;
+            next_stall = now + (self->consumer_stalled_ ? f.stall_consumer_for : f.stall_consumer_every);
+            if (self->recorder_) self->recorder_->event("debug_stall", self->consumer_stalled_ ? "start" : "end");
+            log::info("emulator: session {}: consumer {}", self->spec_.session_id,
+                      self->consumer_stalled_ ? "stalled" : "consuming again");
+            self->apply_receive_ready();
           }
           if (f.pause_every.count() > 0 && now >= next_pause) {
             // MGS-generated pause/start publication to the agent (08 §3.5).
@@ -290,7 +299,12 @@ std::error_code AgentSession::send(wire::PayloadType type, std::span<const std::
 }
 
 void AgentSession::set_receive_ready(bool ready) {
-  runner_->engine().set_receive_ready(ready, channel::Clock::now());
+  plugin_ready_ = ready;
+  apply_receive_ready();
+}
+
+void AgentSession::apply_receive_ready() {
+  runner_->engine().set_receive_ready(plugin_ready_ && !consumer_stalled_, channel::Clock::now());
   runner_->pump();
 }
 

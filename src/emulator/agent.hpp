@@ -156,6 +156,9 @@ class AgentSession : public session::ChannelHandler,
   bool plugin_started_ = false;
   bool ending_ = false;
   bool finished_ = false;
+  bool plugin_ready_ = true;        ///< the plugin's own receive back-pressure
+  bool consumer_stalled_ = false;   ///< --stall-consumer-every in force
+  void apply_receive_ready();
   bool closed_sent_ = false;
 };
 

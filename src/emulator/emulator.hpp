@@ -64,6 +64,11 @@ struct FaultConfig {
   Duration agent_outage = std::chrono::seconds(1);
   /// Send pause_publication/start_publication to the agent engine every period.
   Duration pause_every{};
+  /// Stalled consumer: every period the agent stops taking the client's input
+  /// for `stall_consumer_for` (nothing delivered, nothing acknowledged: the
+  /// client's window fills and it retransmits), then takes it again.
+  Duration stall_consumer_every{};
+  Duration stall_consumer_for = std::chrono::seconds(2);
   /// Emit channel_closed with HL 112 + NUL padding (02 §9.5).
   bool short_channel_closed = false;
   /// Service-side timers: idle (no client input) and maximum session duration.

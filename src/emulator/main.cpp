@@ -66,6 +66,7 @@ int main(int argc, char** argv) {
   emulator::Config config;
   std::vector<std::string> targets;
   double drop_every = 0, drop_agent_every = 0, agent_outage = 1.0, pause_every = 0, idle = 0, max_duration = 0;
+  double stall_every = 0, stall_for = 2.0;
   std::string cert_out;
   std::string log_level = "info";
   bool ready_json = false;
@@ -107,6 +108,10 @@ int main(int argc, char** argv) {
   faults->add_option("--agent-outage", agent_outage, "How long each agent-leg drop lasts, seconds")
       ->capture_default_str();
   faults->add_option("--pause-every", pause_every, "pause_publication/start_publication every S seconds");
+  faults->add_option("--stall-consumer-every", stall_every,
+                     "Stalled consumer: every S seconds the agent stops taking client input (no delivery, no acks)");
+  faults->add_option("--stall-consumer-for", stall_for, "How long each consumer stall lasts, seconds")
+      ->capture_default_str();
   faults->add_flag("--short-channel-closed", config.faults.short_channel_closed,
                    "channel_closed with HL 112 (02 §9.5)");
   faults->add_option("--idle-timeout", idle, "Service idle timeout in seconds (0 = off)");
@@ -126,6 +131,8 @@ int main(int argc, char** argv) {
   }
   config.faults.drop_client_every = seconds_to_ms(drop_every);
   config.faults.pause_every = seconds_to_ms(pause_every);
+  config.faults.stall_consumer_every = seconds_to_ms(stall_every);
+  config.faults.stall_consumer_for = seconds_to_ms(stall_for);
   config.faults.drop_agent_every = seconds_to_ms(drop_agent_every);
   config.faults.agent_outage = seconds_to_ms(agent_outage);
   if (!cert_out.empty() && !config.tls) {

@@ -64,8 +64,8 @@ class Faults(unittest.TestCase):
             self.emu.stop()
         self.echo.stop()
 
-    def start(self, *extra, profile="fast"):
-        self.emu = e2e.Emulator(targets=TARGETS, profile=profile, extra=extra)
+    def start(self, *extra, profile="fast", log_level="warn"):
+        self.emu = e2e.Emulator(targets=TARGETS, profile=profile, extra=extra, log_level=log_level)
         self.client = e2e.ClientEnv(self.emu)
 
     def forward(self, target=TARGET, extra=(), global_args=()):
@@ -117,6 +117,26 @@ class Faults(unittest.TestCase):
         self.assertEqual(len(cp.stdout), 3000000)
         self.assertIn(e2e.sha256(cp.stdout).encode(), cp.stderr, e2e.describe(cp))  # the remote digest
         self.assertIn(b"ssmc: reconnected", cp.stderr)
+
+    def test_stalled_consumer_holds_the_client_back_without_loss(self):
+        # The agent takes input for 0.3 s, then stops for 1 s (nothing delivered, nothing acknowledged), and
+        # so on: ssmc's window fills and it retransmits into the stall. 4 connections x 4 MiB both ways
+        # (longer than one 0.3 s phase) still arrive intact, and a stall is not mistaken for a dead
+        # connection (no reconnect).
+        self.start("--stall-consumer-every", "0.3", "--stall-consumer-for", "1", log_level="info")
+        fwd, addr = self.forward()
+        payloads = [os.urandom(4 << 20) for _ in range(4)]
+        t0 = time.monotonic()
+        results, errors = parallel_echo(addr, payloads)
+        elapsed = time.monotonic() - t0
+        self.assertEqual(errors, [], fwd.stderr_text())
+        for i, (sent, got) in enumerate(zip(payloads, results)):
+            self.assertEqual(e2e.sha256(got), e2e.sha256(sent), "connection %d" % i)
+        stalls = self.emu.stderr_text().count("consumer stalled")
+        self.assertGreaterEqual(stalls, 1, "the emulator never stalled (%.1f s):\n%s" %
+                                (elapsed, self.emu.stderr_text()))
+        self.assertNotIn("connection lost", fwd.stderr_text())
+        self.assertIsNone(fwd.proc.poll(), "the forward must still be running")
 
     def test_corrupted_digests_and_paused_publication(self):
         # 2 % of the frames both ways get a flipped digest byte (each end drops them and the sender's
