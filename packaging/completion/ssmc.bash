@@ -114,14 +114,14 @@ _ssmc_emulator() {
     --host | --port | --region | --access-key-id | --secret-access-key | --target | --allow-host | \
       --kms-key-id | --seed | --loss | --duplicate | --reorder | --corrupt | --drop-client-after | \
       --drop-client-every | --drop-agent-every | --agent-outage | --pause-every | --idle-timeout | \
-      --stall-consumer-every | --stall-consumer-for | \
+      --stall-consumer-every | --stall-consumer-for | --delay | --jitter | \
       --max-session-duration | --payload-size) return ;;
   esac
   _ssmc_reply "--host --port --tls --cert-out --region --access-key-id --secret-access-key
     --no-verify-signature --require-signed-upgrade --target --profile --payload-size --allow-host --kms-key-id --shell
     --record-dir --resume-new-url --log-level --ready-json --seed --loss --duplicate --reorder --corrupt
     --drop-client-after --drop-client-every --drop-agent-every --agent-outage --pause-every
-    --stall-consumer-every --stall-consumer-for
+    --stall-consumer-every --stall-consumer-for --delay --jitter
     --short-channel-closed --idle-timeout --max-session-duration -h --help"
 }
 

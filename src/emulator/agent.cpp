@@ -76,6 +76,14 @@ void FaultFilter::apply(std::span<const std::uint8_t> frame, std::optional<std::
   }
 }
 
+channel::Duration FaultFilter::delay(bool) {
+  channel::Duration d = config_.delay;
+  if (config_.jitter.count() > 0)
+    d += channel::Duration(std::uniform_int_distribution<std::int64_t>(
+        0, std::chrono::duration_cast<channel::Duration>(config_.jitter).count())(rng_));
+  return d;
+}
+
 void FaultFilter::outgoing(std::span<const std::uint8_t> frame, channel::TimePoint now,
                            std::vector<std::vector<std::uint8_t>>& out) {
   if (agent_down(now)) return;
@@ -106,7 +114,7 @@ AgentSession::AgentSession(asio::any_io_executor ex, SessionSpec spec, const Con
       service_timer_(ex) {
   const auto& f = config.faults;
   if (f.loss > 0 || f.duplicate > 0 || f.reorder > 0 || f.corrupt > 0 || f.drop_agent_every.count() > 0 ||
-      f.drop_client_after > 0)
+      f.drop_client_after > 0 || f.delay.count() > 0 || f.jitter.count() > 0)
     faults_ = std::make_unique<FaultFilter>(f);
   session::RunnerOptions options;
   auto& e = options.engine;

@@ -32,9 +32,9 @@ struct SessionSpec {
   std::string session_type;
   /// Port properties, or the per-platform command properties; null otherwise.
   boost::json::value properties;
-  std::string command;                ///< InteractiveCommands / NonInteractiveCommands
-  bool separate_output = false;       ///< NonInteractiveCommands separateOutputStream
-  std::string kms_key_id;             ///< non-empty: KMS encryption
+  std::string command;           ///< InteractiveCommands / NonInteractiveCommands
+  bool separate_output = false;  ///< NonInteractiveCommands separateOutputStream
+  std::string kms_key_id;        ///< non-empty: KMS encryption
 };
 
 /// A session plugin (shell, command, port). Runs on the agent's executor.
@@ -77,6 +77,7 @@ class FaultFilter final : public session::FrameFilter {
                 std::vector<std::vector<std::uint8_t>>& out) override;
   void incoming(std::span<const std::uint8_t> frame, channel::TimePoint now,
                 std::vector<std::vector<std::uint8_t>>& out) override;
+  channel::Duration delay(bool outgoing) override;
   /// Called (once per leg) when drop_client_after frames went out on it.
   std::function<void()> drop_client;
   /// A new client leg: count its frames from zero.
@@ -156,8 +157,8 @@ class AgentSession : public session::ChannelHandler,
   bool plugin_started_ = false;
   bool ending_ = false;
   bool finished_ = false;
-  bool plugin_ready_ = true;        ///< the plugin's own receive back-pressure
-  bool consumer_stalled_ = false;   ///< --stall-consumer-every in force
+  bool plugin_ready_ = true;       ///< the plugin's own receive back-pressure
+  bool consumer_stalled_ = false;  ///< --stall-consumer-every in force
   void apply_receive_ready();
   bool closed_sent_ = false;
 };

@@ -53,6 +53,10 @@ struct FaultConfig {
   double duplicate = 0;  ///< probability a frame is sent twice
   double reorder = 0;    ///< probability a frame is held back behind the next one
   double corrupt = 0;    ///< probability a frame's digest byte is flipped
+  /// Extra one-way latency of every frame, both directions, plus a uniform
+  /// random part up to `jitter` (which also reorders frames).
+  Duration delay{};
+  Duration jitter{};
   /// Drop the client's WebSocket after this many frames sent to it (0 = never).
   unsigned drop_client_after = 0;
   /// Drop the client's WebSocket every period (0 = never).

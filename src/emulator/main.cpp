@@ -59,6 +59,9 @@ bool parse_target(const std::string& text, emulator::Target& t, std::string& err
   return true;
 }
 
+/// Upper end of --delay/--jitter: a minute is already far past any real path.
+constexpr double kMaxFaultDelayMs = 60'000;
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -67,6 +70,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> targets;
   double drop_every = 0, drop_agent_every = 0, agent_outage = 1.0, pause_every = 0, idle = 0, max_duration = 0;
   double stall_every = 0, stall_for = 2.0;
+  double delay_ms = 0, jitter_ms = 0;
   std::string cert_out;
   std::string log_level = "info";
   bool ready_json = false;
@@ -100,6 +104,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.0, 1.0));
   faults->add_option("--reorder", config.faults.reorder, "Frame reordering probability")->check(CLI::Range(0.0, 1.0));
   faults->add_option("--corrupt", config.faults.corrupt, "Digest corruption probability")->check(CLI::Range(0.0, 1.0));
+  faults->add_option("--delay", delay_ms, "Extra one-way latency of every frame, milliseconds (both directions)")
+      ->check(CLI::Range(0.0, kMaxFaultDelayMs));
+  faults->add_option("--jitter", jitter_ms, "Uniform random extra latency up to this many milliseconds (reorders)")
+      ->check(CLI::Range(0.0, kMaxFaultDelayMs));
   faults->add_option("--drop-client-after", config.faults.drop_client_after,
                      "Drop the client WebSocket after N frames");
   faults->add_option("--drop-client-every", drop_every, "Drop the client WebSocket every S seconds");
@@ -132,6 +140,8 @@ int main(int argc, char** argv) {
   config.faults.drop_client_every = seconds_to_ms(drop_every);
   config.faults.pause_every = seconds_to_ms(pause_every);
   config.faults.stall_consumer_every = seconds_to_ms(stall_every);
+  config.faults.delay = seconds_to_ms(delay_ms / 1000);
+  config.faults.jitter = seconds_to_ms(jitter_ms / 1000);
   config.faults.stall_consumer_for = seconds_to_ms(stall_for);
   config.faults.drop_agent_every = seconds_to_ms(drop_agent_every);
   config.faults.agent_outage = seconds_to_ms(agent_outage);

@@ -25,6 +25,9 @@ class Recorder final : public session::FrameFilter {
                 std::vector<std::vector<std::uint8_t>>& out) override;
   void incoming(std::span<const std::uint8_t> frame, channel::TimePoint now,
                 std::vector<std::vector<std::uint8_t>>& out) override;
+  channel::Duration delay(bool outgoing) override {
+    return inner_ ? inner_->delay(outgoing) : channel::Duration::zero();
+  }
   /// A relay event ("start_session", "client_connected", "closed", ...).
   void event(const std::string& name, const std::string& detail = {});
   /// A frame the gateway itself generated (channel_closed).

@@ -70,6 +70,38 @@ asio::awaitable<std::error_code> ChannelRunner::run() {
   co_return last_error_;
 }
 
+void ChannelRunner::deliver_later(std::vector<std::uint8_t> frame, channel::Duration after) {
+  ++aux_tasks_;
+  asio::co_spawn(
+      ex_,
+      [this, frame = std::move(frame), after, leg = attempt_]() -> asio::awaitable<void> {
+        asio::steady_timer t(ex_, after);
+        co_await t.async_wait(use_tuple);
+        if (!finished_ && transport_ok_ && leg == attempt_) {
+          engine_.on_frame(frame, now());
+          pump();
+        }
+        task_done(aux_tasks_);
+      },
+      asio::detached);
+}
+
+void ChannelRunner::write_later(std::vector<std::uint8_t> frame, channel::Duration after) {
+  ++aux_tasks_;
+  asio::co_spawn(
+      ex_,
+      [this, frame = std::move(frame), after, leg = attempt_]() mutable -> asio::awaitable<void> {
+        asio::steady_timer t(ex_, after);
+        co_await t.async_wait(use_tuple);
+        if (!finished_ && transport_ok_ && leg == attempt_) {
+          injected_.push_back(std::move(frame));
+          wake_writer();
+        }
+        task_done(aux_tasks_);
+      },
+      asio::detached);
+}
+
 void ChannelRunner::task_done(int& counter) {
   --counter;
   transport_down_.cancel();
@@ -87,7 +119,12 @@ asio::awaitable<void> ChannelRunner::reader(net::WebSocket* ws) {
     if (filter_) {
       in_filtered_.clear();
       filter_->incoming(m->data, t, in_filtered_);
-      for (const auto& f : in_filtered_) engine_.on_frame(f, t);
+      for (auto& f : in_filtered_) {
+        if (const auto d = filter_->delay(false); d > channel::Duration::zero())
+          deliver_later(std::move(f), d);
+        else
+          engine_.on_frame(f, t);
+      }
     } else {
       engine_.on_frame(m->data, t);
     }
@@ -105,6 +142,11 @@ asio::awaitable<void> ChannelRunner::writer(net::WebSocket* ws) {
       frame = write_buf_;
     } else if (filtered_pos_ < filtered_.size()) {
       write_buf_.swap(filtered_[filtered_pos_++]);
+      if (const auto d = filter_->delay(true); d > channel::Duration::zero()) {
+        write_later(std::move(write_buf_), d);
+        write_buf_ = {};
+        continue;
+      }
       frame = write_buf_;
     } else {
       const auto t = now();

@@ -69,6 +69,10 @@ class FrameFilter {
                         std::vector<std::vector<std::uint8_t>>& out) = 0;
   virtual void incoming(std::span<const std::uint8_t> frame, channel::TimePoint now,
                         std::vector<std::vector<std::uint8_t>>& out) = 0;
+  /// Extra latency of one frame passed on by the last outgoing()/incoming()
+  /// call (asked once per frame; zero = at once). A frame still delayed when
+  /// its transport goes away is lost with it.
+  virtual channel::Duration delay(bool /*outgoing*/) { return channel::Duration::zero(); }
 };
 
 struct RunnerOptions {
@@ -115,6 +119,9 @@ class ChannelRunner {
   asio::awaitable<void> timer_loop();
   void transport_failed(std::error_code ec);
   void task_done(int& counter);
+  /// Filter delays: the frame reaches the engine / the socket `after` from now.
+  void deliver_later(std::vector<std::uint8_t> frame, channel::Duration after);
+  void write_later(std::vector<std::uint8_t> frame, channel::Duration after);
   void check_flush();
   std::optional<channel::TimePoint> deadline() const;
   void rearm_timer();

@@ -138,6 +138,29 @@ class Faults(unittest.TestCase):
         self.assertNotIn("connection lost", fwd.stderr_text())
         self.assertIsNone(fwd.proc.poll(), "the forward must still be running")
 
+    def test_delay_and_jitter(self):
+        # 40 ms more each way plus up to 20 ms of jitter (which also reorders frames): a one-byte echo
+        # takes at least the 80 ms the delay adds, and 2 connections x 2 MiB both ways arrive intact.
+        self.start("--delay", "40", "--jitter", "20")
+        fwd, addr = self.forward()
+        s = e2e.connect(addr, timeout=30)
+        try:
+            s.settimeout(30)
+            t0 = time.monotonic()
+            s.sendall(b"x")
+            self.assertEqual(s.recv(1), b"x")
+            rtt = time.monotonic() - t0
+        finally:
+            s.close()
+        self.assertGreaterEqual(rtt, 0.080, "the delay was not applied")
+        self.assertLess(rtt, 5.0)
+        payloads = [os.urandom(2 << 20) for _ in range(2)]
+        results, errors = parallel_echo(addr, payloads)
+        self.assertEqual(errors, [], fwd.stderr_text())
+        for i, (sent, got) in enumerate(zip(payloads, results)):
+            self.assertEqual(e2e.sha256(got), e2e.sha256(sent), "connection %d" % i)
+        self.assertNotIn("connection lost", fwd.stderr_text())
+
     def test_corrupted_digests_and_paused_publication(self):
         # 2 % of the frames both ways get a flipped digest byte (each end drops them and the sender's
         # RTO resends), and the agent is told pause_publication/start_publication every 0.3 s:
