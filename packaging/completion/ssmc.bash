@@ -112,12 +112,14 @@ _ssmc_emulator() {
     --cert-out) _ssmc_files; return ;;
     --record-dir) _ssmc_files -d; return ;;
     --host | --port | --region | --access-key-id | --secret-access-key | --target | --allow-host | \
+      --expire-access-key-after | --extra-credential | \
       --kms-key-id | --seed | --loss | --duplicate | --reorder | --corrupt | --drop-client-after | \
       --drop-client-every | --drop-agent-every | --agent-outage | --pause-every | --idle-timeout | \
       --stall-consumer-every | --stall-consumer-for | --delay | --jitter | \
       --max-session-duration | --payload-size) return ;;
   esac
   _ssmc_reply "--host --port --tls --cert-out --region --access-key-id --secret-access-key
+    --expire-access-key-after --extra-credential
     --no-verify-signature --require-signed-upgrade --target --profile --payload-size --allow-host --kms-key-id --shell
     --record-dir --resume-new-url --log-level --ready-json --seed --loss --duplicate --reorder --corrupt
     --drop-client-after --drop-client-every --drop-agent-every --agent-outage --pause-every

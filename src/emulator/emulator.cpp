@@ -152,6 +152,7 @@ struct Emulator::Impl : std::enable_shared_from_this<Emulator::Impl> {
   KmsStore kms;
   Stats stats;
   bool stopped = false;
+  std::chrono::steady_clock::time_point started_at = std::chrono::steady_clock::now();
 
   std::string base_url(bool websocket) const {
     const bool tls = config.tls;
@@ -164,11 +165,29 @@ struct Emulator::Impl : std::enable_shared_from_this<Emulator::Impl> {
     aws::VerifyOptions options;
     options.service = std::string(service);
     options.now = std::chrono::system_clock::now();
-    const auto lookup = [this](std::string_view akid) -> std::optional<aws::Credentials> {
-      if (akid != config.access_key_id) return std::nullopt;
-      return aws::Credentials{config.access_key_id, config.secret_access_key, std::nullopt, std::nullopt};
+    bool expired = false;
+    const auto valid = [&](const std::optional<Duration>& valid_for) {
+      if (valid_for && std::chrono::steady_clock::now() - started_at >= *valid_for) {
+        expired = true;
+        return false;
+      }
+      return true;
     };
-    return aws::verify_sigv4(to_aws_request(req), lookup, options);
+    const auto lookup = [&](std::string_view akid) -> std::optional<aws::Credentials> {
+      if (akid == config.access_key_id && valid(config.primary_valid_for))
+        return aws::Credentials{config.access_key_id, config.secret_access_key, std::nullopt, std::nullopt};
+      for (const auto& c : config.extra_credentials)
+        if (akid == c.access_key_id && valid(c.valid_for))
+          return aws::Credentials{c.access_key_id, c.secret_access_key, std::nullopt, std::nullopt};
+      return std::nullopt;
+    };
+    auto result = aws::verify_sigv4(to_aws_request(req), lookup, options);
+    if (!result && expired) {
+      return aws::VerifyError{
+          aws::Errc::sigv4_unknown_access_key,
+          aws::ApiError{400, "ExpiredTokenException", "The security token included in the request is expired", {}}};
+    }
+    return result;
   }
 
   const Target* find_target(std::string_view id) const {
@@ -260,7 +279,9 @@ struct Emulator::Impl : std::enable_shared_from_this<Emulator::Impl> {
     for (const auto& t : config.targets) {
       bool match = true;
       for (const auto& f : req->filters) {
-        auto in = [&](const std::string& v) { return std::find(f.values.begin(), f.values.end(), v) != f.values.end(); };
+        auto in = [&](const std::string& v) {
+          return std::find(f.values.begin(), f.values.end(), v) != f.values.end();
+        };
         if (f.key == "InstanceIds") {
           match = match && in(t.id);
         } else if (f.key == "PingStatus") {
@@ -310,7 +331,8 @@ struct Emulator::Impl : std::enable_shared_from_this<Emulator::Impl> {
     auto req = aws::parse_decrypt_request(body);
     if (!req) return api_error(req.error().http_status, req.error().code, req.error().message);
     auto plain = kms.decrypt(req->ciphertext_blob, req->encryption_context);
-    if (!plain) return api_error(400, "InvalidCiphertextException", "The ciphertext or its encryption context is wrong");
+    if (!plain)
+      return api_error(400, "InvalidCiphertextException", "The ciphertext or its encryption context is wrong");
     return api_ok(aws::build_decrypt_response({config.kms_key_id, *plain, "SYMMETRIC_DEFAULT"}));
   }
 
@@ -323,8 +345,8 @@ struct Emulator::Impl : std::enable_shared_from_this<Emulator::Impl> {
                                        {"client_connections", stats.client_connections},
                                        {"tokens_rejected", stats.tokens_rejected},
                                        {"api_rejected", stats.api_rejected}};
-      co_return net::HttpResponse{200, "OK", {{"Content-Type", "application/json"}},
-                                  boost::json::serialize(health) + "\n"};
+      co_return net::HttpResponse{
+          200, "OK", {{"Content-Type", "application/json"}}, boost::json::serialize(health) + "\n"};
     }
     if (req.method != "POST" || req.target != "/") co_return net::HttpResponse{404, "Not Found", {}, "not found\n"};
     aws::Headers headers;
@@ -342,12 +364,18 @@ struct Emulator::Impl : std::enable_shared_from_this<Emulator::Impl> {
       }
     }
     switch (*op) {
-      case aws::Operation::start_session: co_return start_session(req.body);
-      case aws::Operation::resume_session: co_return resume_session(req.body);
-      case aws::Operation::terminate_session: co_return terminate_session(req.body);
-      case aws::Operation::describe_instance_information: co_return describe(req.body);
-      case aws::Operation::generate_data_key: co_return generate_data_key(req.body);
-      case aws::Operation::decrypt: co_return decrypt(req.body);
+      case aws::Operation::start_session:
+        co_return start_session(req.body);
+      case aws::Operation::resume_session:
+        co_return resume_session(req.body);
+      case aws::Operation::terminate_session:
+        co_return terminate_session(req.body);
+      case aws::Operation::describe_instance_information:
+        co_return describe(req.body);
+      case aws::Operation::generate_data_key:
+        co_return generate_data_key(req.body);
+      case aws::Operation::decrypt:
+        co_return decrypt(req.body);
     }
     co_return api_error(400, "UnknownOperationException", "unknown operation");
   }
@@ -463,7 +491,8 @@ Result<std::unique_ptr<Emulator>> Emulator::start(asio::any_io_executor ex, Conf
     if (!self) co_return net::HttpResponse{503, "Service Unavailable", {}, ""};
     co_return co_await self->on_request(std::move(req), std::move(peer));
   };
-  handlers.on_upgrade = [weak](const net::HttpRequest& req, const net::PeerInfo& peer) -> std::optional<net::HttpResponse> {
+  handlers.on_upgrade = [weak](const net::HttpRequest& req,
+                               const net::PeerInfo& peer) -> std::optional<net::HttpResponse> {
     auto self = weak.lock();
     if (!self) return net::HttpResponse{503, "Service Unavailable", {}, ""};
     return self->on_upgrade(req, peer);

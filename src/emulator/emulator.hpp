@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -88,6 +89,16 @@ struct Config {
   /// Credentials the fake API accepts (SigV4-verified).
   std::string access_key_id = "AKIAEMULATOR00000000";
   std::string secret_access_key = "ssmc-emulator-secret-key";
+  /// More keys the API accepts, each optionally only for a while after the
+  /// emulator started (then calls signed with it get ExpiredTokenException,
+  /// as AWS answers expired temporary credentials).
+  struct ExtraCredential {
+    std::string access_key_id, secret_access_key;
+    std::optional<Duration> valid_for;
+  };
+  std::vector<ExtraCredential> extra_credentials;
+  /// The primary key (above) stops being accepted this long after start (none = never).
+  std::optional<Duration> primary_valid_for;
   bool require_signed_api = true;
   /// Refuse unsigned WebSocket upgrades with 403 (strict MGS switch, 08 §3.1).
   bool require_signed_upgrade = false;

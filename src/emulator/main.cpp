@@ -59,6 +59,28 @@ bool parse_target(const std::string& text, emulator::Target& t, std::string& err
   return true;
 }
 
+/// "ID:SECRET[:SECONDS]" (the secret may not contain ':').
+std::optional<emulator::Config::ExtraCredential> parse_extra_credential(const std::string& text) {
+  const auto a = text.find(':');
+  if (a == std::string::npos || a == 0) return std::nullopt;
+  const auto b = text.find(':', a + 1);
+  emulator::Config::ExtraCredential c;
+  c.access_key_id = text.substr(0, a);
+  c.secret_access_key = text.substr(a + 1, b == std::string::npos ? std::string::npos : b - a - 1);
+  if (c.secret_access_key.empty()) return std::nullopt;
+  if (b != std::string::npos) {
+    try {
+      std::size_t used = 0;
+      const double s = std::stod(text.substr(b + 1), &used);
+      if (used != text.size() - b - 1 || !(s >= 0)) return std::nullopt;
+      c.valid_for = seconds_to_ms(s);
+    } catch (const std::exception&) {
+      return std::nullopt;
+    }
+  }
+  return c;
+}
+
 /// Upper end of --delay/--jitter: a minute is already far past any real path.
 constexpr double kMaxFaultDelayMs = 60'000;
 
@@ -71,6 +93,8 @@ int main(int argc, char** argv) {
   double drop_every = 0, drop_agent_every = 0, agent_outage = 1.0, pause_every = 0, idle = 0, max_duration = 0;
   double stall_every = 0, stall_for = 2.0;
   double delay_ms = 0, jitter_ms = 0;
+  std::optional<double> primary_valid_for;
+  std::vector<std::string> extra_credentials;
   std::string cert_out;
   std::string log_level = "info";
   bool ready_json = false;
@@ -81,6 +105,11 @@ int main(int argc, char** argv) {
   app.add_option("--region", config.region, "Region the API claims")->capture_default_str();
   app.add_option("--access-key-id", config.access_key_id, "Access key the API accepts")->capture_default_str();
   app.add_option("--secret-access-key", config.secret_access_key, "Its secret (test use only)");
+  app.add_option("--expire-access-key-after", primary_valid_for,
+                 "Stop accepting --access-key-id S seconds after start (ExpiredTokenException), for credential "
+                 "refresh tests");
+  app.add_option("--extra-credential", extra_credentials,
+                 "Another key the API accepts: ID:SECRET[:SECONDS valid after start] (repeatable, test use only)");
   app.add_flag("!--no-verify-signature", config.require_signed_api,
                "Accept unsigned or wrongly signed API calls and upgrades");
   app.add_flag("--require-signed-upgrade", config.require_signed_upgrade, "Refuse unsigned WebSocket upgrades (403)");
@@ -140,6 +169,15 @@ int main(int argc, char** argv) {
   config.faults.drop_client_every = seconds_to_ms(drop_every);
   config.faults.pause_every = seconds_to_ms(pause_every);
   config.faults.stall_consumer_every = seconds_to_ms(stall_every);
+  if (primary_valid_for) config.primary_valid_for = seconds_to_ms(*primary_valid_for);
+  for (const auto& text : extra_credentials) {
+    auto c = parse_extra_credential(text);
+    if (!c) {
+      std::fprintf(stderr, "ssmc-emulator: --extra-credential: expected ID:SECRET[:SECONDS], got an invalid value\n");
+      return 2;
+    }
+    config.extra_credentials.push_back(std::move(*c));
+  }
   config.faults.delay = seconds_to_ms(delay_ms / 1000);
   config.faults.jitter = seconds_to_ms(jitter_ms / 1000);
   config.faults.stall_consumer_for = seconds_to_ms(stall_for);

@@ -11,6 +11,7 @@ import os
 import select
 import signal
 import subprocess
+import sys
 import threading
 import time
 import unittest
@@ -42,6 +43,24 @@ def parallel_echo(address, payloads, halfclose=True, timeout=180):
     for t in threads:
         t.join(timeout + 10)
     return results, errors
+
+
+# credential_process for the expiry test: the first call gets the first key, expiring in 15 min + 2 s;
+# every later call the next key, valid for an hour. Counts its calls in a file.
+CREDENTIAL_ROTATOR = """import datetime, json
+path = %(state)r
+try:
+    n = int(open(path).read())
+except OSError:
+    n = 0
+open(path, "w").write(str(n + 1))
+now = datetime.datetime.now(datetime.timezone.utc)
+first = n == 0
+life = datetime.timedelta(minutes=15, seconds=2) if first else datetime.timedelta(hours=1)
+print(json.dumps({"Version": 1, "AccessKeyId": %(first_id)r if first else %(next_id)r,
+                  "SecretAccessKey": %(first_secret)r if first else %(next_secret)r,
+                  "Expiration": (now + life).strftime("%%Y-%%m-%%dT%%H:%%M:%%SZ")}))
+"""
 
 
 class Faults(unittest.TestCase):
@@ -160,6 +179,38 @@ class Faults(unittest.TestCase):
         for i, (sent, got) in enumerate(zip(payloads, results)):
             self.assertEqual(e2e.sha256(got), e2e.sha256(sent), "connection %d" % i)
         self.assertNotIn("connection lost", fwd.stderr_text())
+
+    def test_credentials_expiring_mid_session_are_refreshed(self):
+        # The emulator takes its key for 4 s only (then ExpiredTokenException, as AWS answers expired
+        # temporary credentials) and a second key throughout. credential_process hands out the first key,
+        # expiring 15 min + 2 s later (so ssmc's 15-minute refresh window opens 2 s in), and the second
+        # key on every later call. The client WebSocket is cut every 6 s: the ResumeSession and signed
+        # reconnect after a cut need fresh credentials. The session must go on with them.
+        rotated_id, rotated_secret = "AKIAROTATED000000000", "rotated-secret-for-the-e2e-test"
+        self.start("--expire-access-key-after", "4", "--extra-credential", rotated_id + ":" + rotated_secret,
+                   "--drop-client-every", "6", log_level="info")
+        state = os.path.join(self.client.tmp, "credential-calls")
+        script = os.path.join(self.client.tmp, "creds.py")
+        with open(script, "w") as f:
+            f.write(CREDENTIAL_ROTATOR % {"state": state, "first_id": e2e.ACCESS_KEY_ID,
+                                          "first_secret": e2e.SECRET_ACCESS_KEY, "next_id": rotated_id,
+                                          "next_secret": rotated_secret})
+        with open(self.client.config_file, "w") as f:
+            f.write("[default]\ncredential_process = %s %s\n" % (sys.executable, script))
+        for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+            self.client.env.pop(k, None)
+        fwd, addr = self.forward(global_args=("-v",))
+        self.assertEqual(e2e.echo_roundtrip_halfclose(addr, b"before", timeout=30), b"before")
+        e2e.wait_until(lambda: "ssmc: reconnected" in fwd.stderr_text(), 30,
+                       message="a reconnect after the first key expired")
+        self.assertEqual(e2e.echo_roundtrip_halfclose(addr, b"after", timeout=30), b"after")
+        with open(state) as f:
+            calls = int(f.read())
+        self.assertGreaterEqual(calls, 2, "credential_process ran once: nothing was refreshed")
+        self.assertIsNone(fwd.proc.poll(), "the forward must still be running:\n" + fwd.stderr_text())
+        for secret in (rotated_secret, e2e.SECRET_ACCESS_KEY):
+            self.assertNotIn(secret, fwd.stderr_text())
+            self.assertNotIn(secret, self.emu.stderr_text())
 
     def test_corrupted_digests_and_paused_publication(self):
         # 2 % of the frames both ways get a flipped digest byte (each end drops them and the sender's
