@@ -138,7 +138,7 @@ std::error_code DataChannel::send_internal(PayloadType type, std::span<const std
   h.payload_type = type;
 
   Sent s;
-  s.frame.resize(wire::encoded_size(payload.size()));
+  s.frame = take_frame(wire::encoded_size(payload.size()));
   if (!payload.empty()) std::memcpy(s.frame.data() + wire::kPayloadOffset, payload.data(), payload.size());
   if (auto ec = wire::finish_frame(h, s.frame)) return ec;
   s.payload_size = payload.size();
@@ -150,6 +150,25 @@ std::error_code DataChannel::send_internal(PayloadType type, std::span<const std
   queue_stream(next_seq_);
   ++next_seq_;
   return {};
+}
+
+std::vector<std::uint8_t> DataChannel::take_frame(std::size_t size) {
+  std::vector<std::uint8_t> f;
+  if (!frame_pool_.empty()) {
+    f = std::move(frame_pool_.back());
+    frame_pool_.pop_back();
+    frame_pool_bytes_ -= f.capacity();
+  }
+  f.resize(size);
+  return f;
+}
+
+void DataChannel::recycle_frame(std::vector<std::uint8_t>&& frame) {
+  if (frame.capacity() > 0 && frame_pool_bytes_ + frame.capacity() <= kFramePoolBytes) {
+    frame_pool_bytes_ += frame.capacity();
+    frame_pool_.push_back(std::move(frame));
+  }
+  frame = {};
 }
 
 void DataChannel::queue_stream(std::int64_t seq) {
@@ -382,7 +401,7 @@ void DataChannel::handle_ack(const wire::DecodedMessage& m, TimePoint now) {
     window_ctl_.on_ack(s->payload_size, now - s->last_sent, s->stamp, now);
   }
   s->acked = true;
-  s->frame = {};
+  recycle_frame(std::move(s->frame));
   --unacked_count_;
   unacked_bytes_ -= s->payload_size;
   while (!sent_.empty() && sent_.front().acked) {

@@ -329,6 +329,13 @@ class DataChannel {
   std::deque<std::int64_t> stream_out_;                  ///< stream messages due for (re)transmission
   std::vector<std::vector<std::uint8_t>> spare_;         ///< recycled ack buffers
   static constexpr std::size_t kSpareFrames = 64;
+  /// Buffers of acknowledged stream frames, reused for new ones: no heap
+  /// allocation per message in steady state. Bounded in bytes of capacity.
+  std::vector<std::vector<std::uint8_t>> frame_pool_;
+  std::size_t frame_pool_bytes_ = 0;
+  static constexpr std::size_t kFramePoolBytes = 1024 * 1024;
+  std::vector<std::uint8_t> take_frame(std::size_t size);
+  void recycle_frame(std::vector<std::uint8_t>&& frame);
   std::vector<std::uint8_t> out_current_;  ///< keeps the frame returned by poll_output alive
   bool blocked_ = false;
   bool transport_up_ = true;
