@@ -22,7 +22,9 @@ std::error_code map_error(const boost::system::error_code& ec) {
       ec == asio::error::operation_aborted || ec == asio::error::broken_pipe) {
     return make_error_code(Errc::closed);
   }
-  if (ec == beast::error::timeout) return make_error_code(Errc::peer_unresponsive);
+  // bad_descriptor: Beast's keep-alive timer closed the socket while the peer
+  // left a closing handshake unfinished (e.g. silent after our Close 1009).
+  if (ec == beast::error::timeout || ec == asio::error::bad_descriptor) return make_error_code(Errc::peer_unresponsive);
   return ec;
 }
 }  // namespace
@@ -74,8 +76,7 @@ namespace {
 
 template <class Stream>
 asio::awaitable<Result<std::unique_ptr<WebSocket::Impl>>> client_upgrade(std::unique_ptr<WebSocket::Impl> impl,
-                                                                         Endpoint endpoint,
-                                                                         WebSocketOptions options,
+                                                                         Endpoint endpoint, WebSocketOptions options,
                                                                          unsigned* refused_status) {
   auto& ws = std::get<websocket::stream<Stream>>(impl->ws);
   beast::get_lowest_layer(ws).expires_never();
@@ -123,10 +124,9 @@ asio::awaitable<Result<std::unique_ptr<WebSocket>>> accept_websocket(TlsStream s
 }
 }  // namespace detail
 
-asio::awaitable<Result<std::unique_ptr<WebSocket>>> WebSocket::connect(asio::any_io_executor ex,
-                                                                      Endpoint endpoint,
-                                                                      WebSocketOptions options,
-                                                                      unsigned* refused_status) {
+asio::awaitable<Result<std::unique_ptr<WebSocket>>> WebSocket::connect(asio::any_io_executor ex, Endpoint endpoint,
+                                                                       WebSocketOptions options,
+                                                                       unsigned* refused_status) {
   auto tcp_stream = co_await open_tcp(ex, endpoint, options.client);
   if (!tcp_stream) co_return tcp_stream.error();
   Result<std::unique_ptr<Impl>> impl = make_error_code(Errc::closed);

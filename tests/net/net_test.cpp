@@ -1,5 +1,6 @@
 // HTTP client/server, WebSocket (plain, TLS, refused), proxy CONNECT and
-// proxy selection, on loopback.
+// proxy selection, on loopback; faults from a byte-scripted peer (cut TLS,
+// oversized messages and bodies).
 #include <gtest/gtest.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -12,8 +13,17 @@
 #include <boost/asio/write.hpp>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/address.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/websocket/error.hpp>
+#include <openssl/evp.h>
+#include <array>
 #include <functional>
+#include <optional>
+#include <sstream>
 
+#include "crypto/base64.hpp"
 #include "net/http.hpp"
 #include "net/websocket.hpp"
 
@@ -26,8 +36,15 @@ using asio::awaitable;
 const HttpRequest empty_request;
 const WebSocketOptions default_ws;
 
+/// How long a test coroutine may run.
+constexpr std::chrono::seconds kTestLimit{30};
+/// How long a fault (cut TLS record, EOF, oversized message or response) may
+/// take to end a read: well under the client's own timers (keep-alive 20 s,
+/// read 30 s), so meeting it means the fault itself ended the read.
+constexpr std::chrono::seconds kFaultLimit{5};
+
 /// Runs `body` as a coroutine on a fresh io_context until it finishes.
-void run(asio::io_context& io, std::function<awaitable<void>()> body) {
+void run(asio::io_context& io, std::function<awaitable<void>()> body, std::chrono::seconds limit = kTestLimit) {
   bool done = false;
   std::exception_ptr error;
   asio::co_spawn(io, body(), [&](std::exception_ptr e) {
@@ -35,8 +52,8 @@ void run(asio::io_context& io, std::function<awaitable<void>()> body) {
     done = true;
     io.stop();
   });
-  io.run_for(std::chrono::seconds(30));
-  ASSERT_TRUE(done) << "test coroutine did not finish in 30 s";
+  io.run_for(limit);
+  ASSERT_TRUE(done) << "test coroutine did not finish in " << limit.count() << " s";
   if (error) std::rethrow_exception(error);
 }
 
@@ -208,6 +225,474 @@ TEST(WebSocket, SilentPeerIsDetectedByTheIdleTimeout) {
     auto m = co_await (*ws)->read();
     EXPECT_EQ(m.error(), make_error_code(Errc::peer_unresponsive));
   });
+}
+
+// ------------------------------------------------------------------------
+// Faults HttpServer never produces, from a peer scripted byte by byte.
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+/// RFC 6455 §1.3: appended to Sec-WebSocket-Key before hashing with SHA-1.
+constexpr std::string_view kWebSocketGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+/// RFC 6455 §5.2 opcodes.
+constexpr std::uint8_t kBinaryFrame = 0x2, kCloseFrame = 0x8;
+/// RFC 6455 §7.4.1: "a message that is too big for it to process".
+constexpr unsigned kCloseMessageTooBig = 1009;
+
+/// An Asio/Beast error enum as the std::error_code the net layer returns.
+template <class E>
+std::error_code boost_code(E e) {
+  return boost::system::error_code(e);
+}
+
+/// A server-to-client frame header: FIN set, no mask (RFC 6455 §5.2).
+std::string frame_header(std::uint8_t opcode, std::uint64_t length) {
+  std::string h(1, static_cast<char>(0x80 | opcode));
+  int bytes = 0;
+  if (length < 126) {
+    h += static_cast<char>(length);
+  } else if (length <= 0xFFFF) {
+    h += static_cast<char>(126);
+    bytes = 2;
+  } else {
+    h += static_cast<char>(127);
+    bytes = 8;
+  }
+  for (int i = bytes - 1; i >= 0; --i) h += static_cast<char>((length >> (8 * i)) & 0xFF);
+  return h;
+}
+
+/// A loopback server whose bytes the test writes itself: a TLS record cut
+/// short, an EOF without close_notify, a frame header or a Content-Length
+/// announcing more than the client accepts. TLS when given a certificate.
+class RawPeer {
+  asio::ip::tcp::socket& tcp() { return conn_->next_layer(); }
+  /// f(stream) on the TLS stream, or on the TCP socket without TLS.
+  template <class F>
+  auto with_stream(F f) {
+    return tls_ ? f(*conn_) : f(tcp());
+  }
+
+ public:
+  RawPeer(asio::io_context& io, const ServerTls* tls)
+      : acceptor_(io, {asio::ip::make_address("127.0.0.1"), 0}), tls_(tls != nullptr) {
+    if (tls) {
+      ctx_.use_certificate_chain(asio::buffer(tls->certificate_pem));
+      ctx_.use_private_key(asio::buffer(tls->private_key_pem), asio::ssl::context::pem);
+    }
+  }
+  std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
+
+  /// Accepts the next connection (closing the previous one) and, with TLS,
+  /// completes the handshake.
+  awaitable<bool> accept() {
+    auto [ec, socket] = co_await acceptor_.async_accept(use_tuple);
+    if (ec) co_return false;
+    conn_.emplace(std::move(socket), ctx_);
+    in_.clear();
+    if (!tls_) co_return true;
+    auto [hec] = co_await conn_->async_handshake(asio::ssl::stream_base::server, use_tuple);
+    co_return !hec;
+  }
+  /// Reads a request head, up to and with the blank line; empty on error.
+  awaitable<std::string> read_head() {
+    auto [ec, n] = co_await with_stream(
+        [this](auto& s) { return asio::async_read_until(s, asio::dynamic_buffer(in_), "\r\n\r\n", use_tuple); });
+    if (ec) co_return std::string();
+    std::string head = in_.substr(0, n);
+    in_.erase(0, n);
+    co_return head;
+  }
+  /// Reads exactly `n` bytes; empty on error.
+  awaitable<std::string> read_exactly(std::size_t n) {
+    std::array<char, 4096> buf;
+    while (in_.size() < n) {
+      auto [ec, got] = co_await with_stream([&](auto& s) { return s.async_read_some(asio::buffer(buf), use_tuple); });
+      if (ec) co_return std::string();
+      in_.append(buf.data(), got);
+    }
+    std::string out = in_.substr(0, n);
+    in_.erase(0, n);
+    co_return out;
+  }
+  /// Writes `bytes` (through TLS if any).
+  awaitable<bool> send(std::string bytes) {
+    auto [ec, n] = co_await with_stream([&](auto& s) { return asio::async_write(s, asio::buffer(bytes), use_tuple); });
+    co_return !ec;
+  }
+  /// Writes `bytes` on the TCP socket, under TLS rather than through it.
+  awaitable<bool> send_raw(std::string bytes) {
+    auto [ec, n] = co_await asio::async_write(tcp(), asio::buffer(bytes), use_tuple);
+    co_return !ec;
+  }
+  /// Answers a WebSocket upgrade request with 101 (RFC 6455 §4.2.2).
+  awaitable<bool> accept_websocket() {
+    const std::string head = co_await read_head();
+    constexpr std::string_view kKeyHeader = "Sec-WebSocket-Key: ";
+    const auto at = head.find(kKeyHeader);
+    if (at == std::string::npos) co_return false;
+    const auto start = at + kKeyHeader.size();
+    const std::string keyed = head.substr(start, head.find("\r\n", start) - start) + std::string(kWebSocketGuid);
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    if (EVP_Digest(keyed.data(), keyed.size(), digest, &length, EVP_sha1(), nullptr) != 1) co_return false;
+    const std::string response =
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " +
+        crypto::base64_encode({digest, length}) + "\r\n\r\n";
+    co_return co_await send(response);
+  }
+  /// Ends the TCP connection (FIN) without a TLS close_notify.
+  void drop() {
+    boost::system::error_code ignored;
+    tcp().shutdown(asio::socket_base::shutdown_both, ignored);
+    tcp().close(ignored);
+  }
+
+ private:
+  asio::ip::tcp::acceptor acceptor_;
+  asio::ssl::context ctx_{asio::ssl::context::tls_server};
+  bool tls_;
+  std::optional<asio::ssl::stream<asio::ip::tcp::socket>> conn_;
+  std::string in_;  ///< bytes read but not consumed yet
+};
+
+/// A wss:// peer completes the handshake and the upgrade, sends one whole
+/// message, writes `tail` on the TCP socket under TLS and drops TCP without
+/// close_notify: the message arrives, then the next read fails at once as a
+/// truncated TLS stream, never as the orderly Errc::closed.
+void expect_cut_tls_fails_the_read(std::string tail) {
+  asio::io_context io;
+  auto cert = make_self_signed_certificate({"127.0.0.1"});
+  ASSERT_TRUE(cert);
+  RawPeer peer(io, &*cert);
+  const std::vector<std::uint8_t> payload{1, 2, 3};
+  const std::string message = frame_header(kBinaryFrame, payload.size()) + std::string(payload.begin(), payload.end());
+  asio::co_spawn(
+      io,
+      [&]() -> awaitable<void> {
+        if (!co_await peer.accept() || !co_await peer.accept_websocket()) co_return;
+        if (!co_await peer.send(message)) co_return;
+        if (!tail.empty()) co_await peer.send_raw(tail);
+        peer.drop();
+      },
+      asio::detached);
+  run(
+      io,
+      [&]() -> awaitable<void> {
+        auto ep = parse_endpoint("wss://127.0.0.1:" + std::to_string(peer.port()) + "/");
+        WebSocketOptions opts;
+        opts.client.tls.ca_pem = cert->certificate_pem;
+        opts.idle_timeout = Duration::zero();  // only the fault can end the read
+        auto ws = co_await WebSocket::connect(io.get_executor(), *ep, opts);
+        if (!ws) {
+          ADD_FAILURE() << "connect: " << ws.error().message();
+          co_return;
+        }
+        auto whole = co_await (*ws)->read();
+        EXPECT_TRUE(whole) << whole.error().message();
+        if (whole) {
+          EXPECT_EQ(std::vector<std::uint8_t>(whole->data.begin(), whole->data.end()), payload);
+        }
+        auto cut = co_await (*ws)->read();
+        EXPECT_FALSE(cut) << "a cut TLS stream delivered a message";
+        if (!cut) {
+          EXPECT_NE(cut.error(), make_error_code(Errc::closed)) << "truncation reported as an orderly close";
+          EXPECT_EQ(cut.error(), boost_code(asio::ssl::error::stream_truncated)) << cut.error().message();
+        }
+        EXPECT_FALSE((*ws)->is_open());
+      },
+      kFaultLimit);
+}
+
+TEST(WebSocket, TlsRecordCutShortFailsTheReadAsTruncated) {
+  // A TLS 1.2/1.3 application-data record header announcing 64 bytes, and 10
+  // of them: what the client sees when a record is cut on the wire.
+  expect_cut_tls_fails_the_read(std::string("\x17\x03\x03\x00\x40", 5) + std::string(10, '\x5a'));
+}
+
+TEST(WebSocket, TlsEofWithoutCloseNotifyFailsTheReadAsTruncated) { expect_cut_tls_fails_the_read(""); }
+
+/// Content-Length promised by the cut responses below, and the part sent.
+constexpr std::size_t kPromisedBody = 1000, kSentBody = 100;
+
+TEST(Http, TlsResponseCutShortIsAnErrorNotATruncatedBody) {
+  asio::io_context io;
+  auto cert = make_self_signed_certificate({"127.0.0.1"});
+  ASSERT_TRUE(cert);
+  RawPeer peer(io, &*cert);
+  const std::string response =
+      "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(kPromisedBody) + "\r\n\r\n" + std::string(kSentBody, 'a');
+  asio::co_spawn(
+      io,
+      [&]() -> awaitable<void> {
+        if (!co_await peer.accept()) co_return;
+        const std::string request = co_await peer.read_head();
+        if (!request.empty() && co_await peer.send(response)) peer.drop();  // no close_notify
+      },
+      asio::detached);
+  run(
+      io,
+      [&]() -> awaitable<void> {
+        auto ep = parse_endpoint("https://127.0.0.1:" + std::to_string(peer.port()) + "/");
+        ClientOptions opts;
+        opts.tls.ca_pem = cert->certificate_pem;
+        auto res = co_await http_request(io.get_executor(), *ep, empty_request, opts);
+        EXPECT_FALSE(res) << "a cut response was returned with a body of " << res->body.size() << " bytes";
+        if (!res) {
+          EXPECT_EQ(res.error(), boost_code(asio::ssl::error::stream_truncated)) << res.error().message();
+        }
+      },
+      kFaultLimit);
+}
+
+TEST(Http, ResponseCutShortOverTcpIsAnErrorNotATruncatedBody) {
+  asio::io_context io;
+  RawPeer peer(io, nullptr);
+  const std::string response =
+      "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(kPromisedBody) + "\r\n\r\n" + std::string(kSentBody, 'a');
+  asio::co_spawn(
+      io,
+      [&]() -> awaitable<void> {
+        if (!co_await peer.accept()) co_return;
+        const std::string request = co_await peer.read_head();
+        if (!request.empty() && co_await peer.send(response)) peer.drop();
+      },
+      asio::detached);
+  run(
+      io,
+      [&]() -> awaitable<void> {
+        auto ep = parse_endpoint("http://127.0.0.1:" + std::to_string(peer.port()) + "/");
+        ClientOptions opts;
+        auto res = co_await http_request(io.get_executor(), *ep, empty_request, opts);
+        EXPECT_FALSE(res) << "a cut response was returned with a body of " << res->body.size() << " bytes";
+        if (!res) {
+          EXPECT_EQ(res.error(), boost_code(boost::beast::http::error::partial_message)) << res.error().message();
+        }
+      },
+      kFaultLimit);
+}
+
+/// A max_message small enough to be beaten by kOversizedMessage.
+constexpr std::size_t kSmallMaxMessage = 64 * 1024;
+constexpr std::size_t kOversizedMessage = 1024 * 1024;
+
+TEST(WebSocket, MessageOverMaxMessageFailsTheReadAndEndsTheConnection) {
+  asio::io_context io;
+  ServerHandlers h = echo_handlers();
+  // Set once the server's read after its oversized write has ended.
+  std::optional<std::error_code> server_read;
+  asio::steady_timer server_done(io, kFaultLimit / 2);
+  h.on_websocket = [&](HttpRequest, std::unique_ptr<WebSocket> ws, PeerInfo) -> awaitable<void> {
+    const std::vector<std::uint8_t> big(kOversizedMessage, 0x5a);
+    co_await ws->write(big);
+    auto m = co_await ws->read();
+    server_read = m ? std::error_code() : m.error();
+    server_done.expires_at(asio::steady_timer::time_point::min());
+  };
+  auto server = HttpServer::start(io.get_executor(), "127.0.0.1", 0, std::nullopt, h);
+  ASSERT_TRUE(server);
+  run(
+      io,
+      [&]() -> awaitable<void> {
+        auto ep = parse_endpoint("ws://127.0.0.1:" + std::to_string((*server)->port()) + "/");
+        WebSocketOptions opts;
+        opts.max_message = kSmallMaxMessage;
+        opts.idle_timeout = Duration::zero();
+        auto ws = co_await WebSocket::connect(io.get_executor(), *ep, opts);
+        if (!ws) {
+          ADD_FAILURE() << "connect: " << ws.error().message();
+          co_return;
+        }
+        auto m = co_await (*ws)->read();
+        EXPECT_FALSE(m) << "a " << kOversizedMessage << "-byte message passed max_message " << kSmallMaxMessage;
+        if (!m) {
+          EXPECT_EQ(m.error(), boost_code(boost::beast::websocket::error::message_too_big)) << m.error().message();
+        }
+        // The connection is over: no more reads or writes.
+        EXPECT_FALSE((*ws)->is_open());
+        auto again = co_await (*ws)->read();
+        EXPECT_EQ(again.error(), make_error_code(Errc::closed));
+        const std::vector<std::uint8_t> data{1};
+        EXPECT_EQ(co_await (*ws)->write(data), make_error_code(Errc::closed));
+        // And the server side learns it too.
+        co_await server_done.async_wait(use_tuple);
+        EXPECT_TRUE(server_read) << "the server's connection is still open";
+        if (server_read) {
+          EXPECT_EQ(*server_read, make_error_code(Errc::closed)) << server_read->message();
+        }
+      },
+      kFaultLimit);
+}
+
+/// A ws:// peer that, after the upgrade, sends the header of a binary frame
+/// announcing 1 GiB (and none of it), reads the client's Close frame and then
+/// drops TCP or, with `silent`, stays connected and says nothing. Returns what
+/// the client's read() returned, how long it took, and the Close code the
+/// peer received.
+struct OversizedFrameOutcome {
+  std::optional<Result<WsMessage>> read;  ///< only its error is valid afterwards
+  Duration took{};
+  std::optional<unsigned> close_code;
+};
+void announce_oversized_frame(bool silent, Duration idle_timeout, OversizedFrameOutcome& out) {
+  asio::io_context io;
+  RawPeer peer(io, nullptr);
+  // Announced and never sent: a client that waited for (or buffered) the
+  // payload would still be reading when kFaultLimit ends the test.
+  constexpr std::uint64_t kAnnounced = std::uint64_t{1} << 30;
+  asio::co_spawn(
+      io,
+      [&]() -> awaitable<void> {
+        if (!co_await peer.accept() || !co_await peer.accept_websocket()) co_return;
+        const std::string header = frame_header(kBinaryFrame, kAnnounced);
+        if (!co_await peer.send(header)) co_return;
+        // The client's Close: FIN|close, MASK|2, 4-byte mask, masked 2-byte code.
+        const std::string close = co_await peer.read_exactly(8);
+        if (close.size() == 8 && static_cast<std::uint8_t>(close[0]) == (0x80 | kCloseFrame)) {
+          const auto unmasked = [&](int i) { return static_cast<std::uint8_t>(close[i] ^ close[i - 4]); };
+          out.close_code = unsigned{unmasked(6)} << 8 | unmasked(7);
+        }
+        if (!silent) peer.drop();
+      },
+      asio::detached);
+  run(
+      io,
+      [&]() -> awaitable<void> {
+        auto ep = parse_endpoint("ws://127.0.0.1:" + std::to_string(peer.port()) + "/");
+        WebSocketOptions opts;
+        opts.idle_timeout = idle_timeout;
+        auto ws = co_await WebSocket::connect(io.get_executor(), *ep, opts);
+        if (!ws) {
+          ADD_FAILURE() << "connect: " << ws.error().message();
+          co_return;
+        }
+        const auto start = std::chrono::steady_clock::now();
+        out.read = co_await (*ws)->read();
+        out.took = std::chrono::steady_clock::now() - start;
+        EXPECT_FALSE((*ws)->is_open());
+      },
+      kFaultLimit);
+}
+
+TEST(WebSocket, FrameAnnouncingMoreThanMaxMessageFailsAtItsHeader) {
+  OversizedFrameOutcome out;
+  // No keep-alive: only the announcement and the peer's drop can end the read.
+  announce_oversized_frame(false, Duration::zero(), out);
+  ASSERT_TRUE(out.read);
+  EXPECT_FALSE(*out.read) << "a frame over max_message was delivered";
+  if (!*out.read) {
+    EXPECT_EQ(out.read->error(), boost_code(boost::beast::websocket::error::message_too_big))
+        << out.read->error().message();
+  }
+  EXPECT_EQ(out.close_code, kCloseMessageTooBig) << "the peer is told why (RFC 6455 §7.4.1)";
+}
+
+// Found by this test: Beast waits for the peer to finish the closing
+// handshake; when the keep-alive timer cut that wait short the read failed
+// with "Bad file descriptor" (EBADF from Beast's teardown), not a network error.
+TEST(WebSocket, PeerSilentAfterOversizedFrameIsCutOffByTheKeepAlive) {
+  constexpr auto kIdle = std::chrono::seconds(1);
+  OversizedFrameOutcome out;
+  announce_oversized_frame(true, kIdle, out);
+  EXPECT_EQ(out.close_code, kCloseMessageTooBig);
+  ASSERT_TRUE(out.read);
+  EXPECT_FALSE(*out.read);
+  if (!*out.read) {
+    EXPECT_EQ(out.read->error(), make_error_code(Errc::peer_unresponsive)) << out.read->error().message();
+  }
+  EXPECT_LE(out.took, Duration(kIdle)) << "the keep-alive timeout bounds the wait for a silent peer";
+}
+
+TEST(Http, ResponseOverTheBodyLimitIsRefusedAtItsHeader) {
+  asio::io_context io;
+  RawPeer peer(io, nullptr);
+  std::ostringstream chunk_size;
+  chunk_size << std::hex << kDefaultMaxResponseBody + 1;
+  // Each announces one byte over the default limit and sends none of it, then
+  // stays silent: only the announcement can end the client's read in time.
+  // The last one is exactly at a small configured limit, body and all.
+  constexpr std::size_t kSmallLimit = 1000;
+  const std::vector<std::string> responses{
+      "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(kDefaultMaxResponseBody + 1) + "\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + chunk_size.str() + "\r\n",
+      "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(kSmallLimit) + "\r\n\r\n" + std::string(kSmallLimit, 'b'),
+  };
+  asio::co_spawn(
+      io,
+      [&]() -> awaitable<void> {
+        for (const auto& response : responses) {
+          if (!co_await peer.accept()) co_return;
+          const std::string request = co_await peer.read_head();
+          if (request.empty() || !co_await peer.send(response)) co_return;
+        }
+      },
+      asio::detached);
+  run(
+      io,
+      [&]() -> awaitable<void> {
+        auto ep = parse_endpoint("http://127.0.0.1:" + std::to_string(peer.port()) + "/");
+        ClientOptions defaults;
+        auto by_length = co_await http_request(io.get_executor(), *ep, empty_request, defaults);
+        EXPECT_EQ(by_length.error(), make_error_code(Errc::response_too_large));
+        auto by_chunk = co_await http_request(io.get_executor(), *ep, empty_request, defaults);
+        EXPECT_EQ(by_chunk.error(), make_error_code(Errc::response_too_large));
+        ClientOptions small;
+        small.max_response_body = kSmallLimit;
+        auto at_limit = co_await http_request(io.get_executor(), *ep, empty_request, small);
+        EXPECT_TRUE(at_limit) << at_limit.error().message();
+        if (at_limit) {
+          EXPECT_EQ(at_limit->body, std::string(kSmallLimit, 'b'));
+        }
+      },
+      kFaultLimit);
+}
+
+TEST(HttpServer, RequestOverTheSizeLimitGets413WithoutReachingTheHandler) {
+  asio::io_context io;
+  int handled = 0;
+  ServerHandlers h;
+  h.on_request = [&](HttpRequest req, PeerInfo) -> awaitable<HttpResponse> {
+    ++handled;
+    co_return HttpResponse{200, "OK", {}, std::to_string(req.body.size())};
+  };
+  auto server = HttpServer::start(io.get_executor(), "127.0.0.1", 0, std::nullopt, h);
+  ASSERT_TRUE(server);
+  run(
+      io,
+      [&]() -> awaitable<void> {
+        // Announced over the limit, no body sent: answered from the head alone.
+        asio::ip::tcp::socket client(io);
+        auto [cec] = co_await client.async_connect({asio::ip::make_address("127.0.0.1"), (*server)->port()}, use_tuple);
+        EXPECT_FALSE(cec) << cec.message();
+        const std::string head =
+            "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: " + std::to_string(kServerMaxRequestBody + 1) +
+            "\r\n\r\n";
+        co_await asio::async_write(client, asio::buffer(head), use_tuple);
+        std::string answer;
+        auto [rec, rn] = co_await asio::async_read_until(client, asio::dynamic_buffer(answer), "\r\n\r\n", use_tuple);
+        EXPECT_FALSE(rec) << rec.message();
+        EXPECT_TRUE(answer.starts_with("HTTP/1.1 413 ")) << answer;
+        EXPECT_EQ(handled, 0);
+
+        // Through the client, with the body: at the limit it is served; one
+        // byte over it gets 413.
+        auto ep = parse_endpoint("http://127.0.0.1:" + std::to_string((*server)->port()) + "/");
+        ClientOptions opts;
+        HttpRequest at_limit{"POST", "/", {}, std::string(kServerMaxRequestBody, 'c')};
+        auto ok = co_await http_request(io.get_executor(), *ep, at_limit, opts);
+        EXPECT_TRUE(ok) << ok.error().message();
+        if (ok) {
+          EXPECT_EQ(ok->status, 200u);
+          EXPECT_EQ(ok->body, std::to_string(kServerMaxRequestBody));
+        }
+        HttpRequest over{"POST", "/", {}, std::string(kServerMaxRequestBody + 1, 'c')};
+        auto refused = co_await http_request(io.get_executor(), *ep, over, opts);
+        EXPECT_TRUE(refused) << refused.error().message();
+        if (refused) {
+          EXPECT_EQ(refused->status, 413u);
+        }
+        EXPECT_EQ(handled, 1);
+      },
+      kFaultLimit);
 }
 
 // A minimal CONNECT proxy on loopback, counting tunnels; refuses when asked.
