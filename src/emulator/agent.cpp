@@ -269,14 +269,17 @@ void AgentSession::start_plugin() {
   plugin_->start();
 }
 
-void AgentSession::attach(std::unique_ptr<net::WebSocket> ws) {
+void AgentSession::attach(std::unique_ptr<net::WebSocket> ws, std::string_view open_data_channel) {
   if (finished_) {
     ws->abort();
     return;
   }
   if (pending_) pending_->abort();
   pending_ = std::move(ws);
-  if (recorder_) recorder_->event("websocket_opened", "client leg");
+  if (recorder_) {
+    recorder_->event("websocket_opened", "client leg");
+    recorder_->client_text(open_data_channel);
+  }
   if (client_connected_) runner_->drop_transport();  // a new leg replaces the old one
   attach_wait_.cancel();
 }

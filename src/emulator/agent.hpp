@@ -107,8 +107,9 @@ class AgentSession : public session::ChannelHandler,
 
   /// Starts the engine (handshake or plugin) and the runner.
   void begin();
-  /// The gateway hands over a client WebSocket (first or replacement leg).
-  void attach(std::unique_ptr<net::WebSocket> ws);
+  /// The gateway hands over a client WebSocket (first or replacement leg)
+  /// whose OpenDataChannel text (recorded) it accepted.
+  void attach(std::unique_ptr<net::WebSocket> ws, std::string_view open_data_channel);
   /// Ends the session: channel_closed with `reason` as Output ("" = normal end).
   void terminate(const std::string& reason);
   bool ended() const { return ending_; }

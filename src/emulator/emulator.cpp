@@ -460,7 +460,7 @@ struct Emulator::Impl : std::enable_shared_from_this<Emulator::Impl> {
     r.token_used = true;
     log::info("emulator: {}: client leg open (client {} version {})", id, open->client_id,
               open->client_version.empty() ? "-" : open->client_version);
-    r.agent->attach(std::move(ws));
+    r.agent->attach(std::move(ws), {reinterpret_cast<const char*>(first->data.data()), first->data.size()});
   }
 };
 

@@ -1,5 +1,8 @@
 #include "emulator/recorder.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <boost/json.hpp>
 #include <chrono>
 #include <ctime>
@@ -39,10 +42,19 @@ bool valid_utf8(std::span<const std::uint8_t> s) {
   }
   return true;
 }
+
+/// Owner-only: a recording holds the session's tokens (OpenDataChannel).
+std::FILE* open_private(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) return nullptr;
+  std::FILE* f = ::fdopen(fd, "a");
+  if (!f) ::close(fd);
+  return f;
+}
 }  // namespace
 
 Recorder::Recorder(const std::string& path, std::string session_id, session::FrameFilter* inner)
-    : file_(std::fopen(path.c_str(), "a")), session_id_(std::move(session_id)), inner_(inner) {}
+    : file_(open_private(path)), session_id_(std::move(session_id)), inner_(inner) {}
 
 Recorder::~Recorder() {
   if (file_) std::fclose(file_);
@@ -86,6 +98,15 @@ void Recorder::event(const std::string& name, const std::string& detail) {
   auto [t, t_ns] = timestamp();
   boost::json::object r{{"seq", ++seq_}, {"kind", "event"}, {"t", t},           {"t_ns", t_ns},
                         {"session", session_id_}, {"event", name}, {"detail", detail}};
+  write_line(boost::json::serialize(r));
+}
+
+void Recorder::client_text(std::string_view text) {
+  auto [t, t_ns] = timestamp();
+  boost::json::object r{{"seq", ++seq_},          {"kind", "ws"},        {"t", t},
+                        {"t_ns", t_ns},           {"session", session_id_}, {"dir", "client->mgs"},
+                        {"relayed", false},       {"ws_type", "text"},   {"len", text.size()},
+                        {"text", text}};
   write_line(boost::json::serialize(r));
 }
 

@@ -30,6 +30,9 @@ class Recorder final : public session::FrameFilter {
   }
   /// A relay event ("start_session", "client_connected", "closed", ...).
   void event(const std::string& name, const std::string& detail = {});
+  /// A text frame the client sent to the gateway (OpenDataChannel), as the
+  /// golden transcripts record it.
+  void client_text(std::string_view text);
   /// A frame the gateway itself generated (channel_closed).
   void gateway_frame(std::span<const std::uint8_t> frame);
 

@@ -37,7 +37,14 @@ class Recording(unittest.TestCase):
         self.assertEqual([r["seq"] for r in records], list(range(1, len(records) + 1)))
         ws = [r for r in records if r["kind"] == "ws"]
         dirs = {r["dir"] for r in ws}
-        self.assertEqual(dirs, {"agent->client", "client->agent", "mgs->client"})
+        self.assertEqual(dirs, {"client->mgs", "agent->client", "client->agent", "mgs->client"})
+        # The client's OpenDataChannel, as text, like the golden transcripts; the file is owner-only.
+        opens = [r for r in ws if r["dir"] == "client->mgs"]
+        self.assertEqual(len(opens), 1)
+        self.assertEqual(opens[0]["ws_type"], "text")
+        self.assertIn("TokenValue", json.loads(opens[0]["text"]))
+        self.assertEqual(os.stat(files[0]).st_mode & 0o777, 0o600)
+        ws = [r for r in ws if r["ws_type"] == "binary"]
         for r in ws:
             self.assertEqual(len(bytes.fromhex(r["hex"])), r["len"])
             self.assertTrue(r["decoded"]["digestOk"], r)

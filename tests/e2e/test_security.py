@@ -11,8 +11,10 @@
 """
 
 import datetime
+import glob
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import json
@@ -217,6 +219,61 @@ class SecurityTest(unittest.TestCase):
             fwd.stop()
             echo.stop()
 
+
+
+class SecretsNeverLeak(unittest.TestCase):
+    """A whole session at -vv: a forward with a transfer and reconnects (each with a new token), then an
+    exec. The secret key and every token the service issued never appear in ssmc's output, and no token
+    in its command line or environment (the key is there only as the caller's own variable)."""
+
+    def test_no_secret_in_logs_argv_or_environment(self):
+        rec = tempfile.mkdtemp(prefix="ssmc-e2e-secrets-")
+        self.addCleanup(shutil.rmtree, rec, True)
+        emu = e2e.Emulator(targets=[TARGET], profile="fast", log_level="debug",
+                           extra=("--record-dir", rec, "--drop-client-every", "1", "--resume-new-url"))
+        self.addCleanup(emu.stop)
+        client = e2e.ClientEnv(emu)
+        self.addCleanup(client.cleanup)
+        echo = e2e.EchoServer()
+        self.addCleanup(echo.stop)
+        fwd = e2e.Forwarder(client, TARGET, ["0:127.0.0.1:%d" % echo.port], global_args=("-vv",))
+        self.addCleanup(fwd.stop)
+        payload = os.urandom(1 << 20)
+        self.assertEqual(e2e.echo_roundtrip_halfclose(("127.0.0.1", fwd.ready[0]["port"]), payload, timeout=60),
+                         payload)
+        e2e.wait_until(lambda: "ssmc: reconnected" in fwd.stderr_text(), 20, message="a reconnect (new token)")
+        with open("/proc/%d/cmdline" % fwd.proc.pid, "rb") as f:
+            cmdline = f.read().decode(errors="replace")
+        with open("/proc/%d/environ" % fwd.proc.pid, "rb") as f:
+            environ = f.read().decode(errors="replace").split("\0")
+        e2e.kill_process(fwd.proc, signal.SIGTERM, timeout=10)
+        with open(fwd.stderr_path, "rb") as f:  # the whole log, not a tail
+            fwd_log = f.read().decode(errors="replace")
+        fwd.stop()
+        cp = e2e.run_ssmc(client, ["-vv", "exec", TARGET, "--", "echo", "hi"])
+        self.assertEqual(cp.returncode, 0, e2e.describe(cp))
+        # Every token the gateway saw (OpenDataChannel after StartSession and each ResumeSession).
+        tokens = set()
+        for path in glob.glob(os.path.join(rec, "*.jsonl")):
+            with open(path) as f:
+                for line in f:
+                    r = json.loads(line)
+                    if r.get("kind") == "ws" and r.get("ws_type") == "text" and "TokenValue" in r.get("text", ""):
+                        tokens.add(json.loads(r["text"])["TokenValue"])
+        self.assertGreaterEqual(len(tokens), 3, "expected the first token and at least one resume per session")
+        outputs = {"forward stderr": fwd_log, "exec stdout": cp.stdout.decode(errors="replace"),
+                   "exec stderr": cp.stderr.decode(errors="replace"), "forward argv": cmdline,
+                   "forward environment": "\n".join(environ)}
+        for secret in sorted(tokens) + [e2e.SECRET_ACCESS_KEY]:
+            for name, text in outputs.items():
+                if name == "forward environment" and secret == e2e.SECRET_ACCESS_KEY:
+                    # The caller's own AWS_SECRET_ACCESS_KEY, and only that.
+                    self.assertEqual([v for v in environ if secret in v], ["AWS_SECRET_ACCESS_KEY=" + secret])
+                    continue
+                self.assertNotIn(secret, text, "a secret (%s...) reached the %s" % (secret[:4], name))
+        self.assertIn("reconnected", fwd_log)  # the log covers the session
+        for path in glob.glob(os.path.join(rec, "*.jsonl")):  # the emulator's recordings hold tokens
+            self.assertEqual(os.stat(path).st_mode & 0o777, 0o600, path)
 
 if __name__ == "__main__":
     unittest.main()
