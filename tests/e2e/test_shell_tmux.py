@@ -145,7 +145,9 @@ class ShellTmuxTest(unittest.TestCase):
         """Waits for the script's report after ssmc exited; returns (exit status, nonblock flag)."""
         text = self.tmux.capture()
         idx = max(0, text.rfind(after_text))
-        m = self.tmux.wait_for(r"^SSMC-RC=(\d+)\s*$", timeout=timeout, after=idx)
+        # [ \t]*, not \s*: \s* would also take the blank lines below the cursor, and the outer prompt
+        # printed into them afterwards would then lie before m.end() (a flake seen once).
+        m = self.tmux.wait_for(r"^SSMC-RC=(\d+)[ \t]*$", timeout=timeout, after=idx)
         text = self.tmux.capture()
         nb = re.findall(r"STDIN-NONBLOCK=(\d)", text[idx:])
         self.tmux.wait_for(r"OUTER>", timeout=10, after=m.end())
