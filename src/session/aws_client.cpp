@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
+#include <cerrno>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -23,6 +24,28 @@ namespace ssmc::session {
 
 namespace {
 
+/// Credential caches hold secrets: written owner-only (0600, even when an
+/// older file had wider permissions) to a temporary name, then renamed over
+/// the old one, so a reader never sees half a file. Best effort, like the
+/// AWS CLI: a cache that cannot be written is only a lost optimisation.
+void write_private_file(const std::string& path, const std::string& contents) {
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+  const std::string tmp = path + ".tmp" + std::to_string(::getpid());
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return;
+  bool ok = ::fchmod(fd, 0600) == 0;
+  std::size_t done = 0;
+  while (ok && done < contents.size()) {
+    const ssize_t n = ::write(fd, contents.data() + done, contents.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    ok = n > 0;
+    if (ok) done += static_cast<std::size_t>(n);
+  }
+  ok = ::close(fd) == 0 && ok;
+  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) ::unlink(tmp.c_str());
+}
+
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 /// credential_process gets this long (the AWS CLI has no limit; a hung
 /// helper must not hang ssmc forever).
@@ -33,7 +56,8 @@ class DiskFiles final : public aws::FileReader {
   Result<std::string> read_file(const std::string& path) override {
     std::ifstream in(path, std::ios::binary);
     if (!in) {
-      if (errno == ENOENT || !std::filesystem::exists(path)) return std::make_error_code(std::errc::no_such_file_or_directory);
+      if (errno == ENOENT || !std::filesystem::exists(path))
+        return std::make_error_code(std::errc::no_such_file_or_directory);
       return std::error_code(errno ? errno : EIO, std::generic_category());
     }
     std::ostringstream ss;
@@ -87,7 +111,8 @@ void run_process(const std::vector<std::string>& argv, int& exit_code, std::stri
   int open_fds = 2;
   char buf[4096];
   while (open_fds > 0) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       ::kill(pid, SIGKILL);
       break;
@@ -268,13 +293,7 @@ asio::awaitable<AwsResult<aws::Credentials>> AwsClient::resolve() {
       continue;
     }
     if (auto* cache = std::get_if<aws::WriteCacheAction>(&action)) {
-      std::error_code ec;
-      std::filesystem::create_directories(std::filesystem::path(cache->path).parent_path(), ec);
-      int fd = ::open(cache->path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-      if (fd >= 0) {
-        (void)::write(fd, cache->contents.data(), cache->contents.size());
-        ::close(fd);
-      }
+      write_private_file(cache->path, cache->contents);
       continue;
     }
   }

@@ -8,6 +8,7 @@ fake, so the CLI-vs-ssmc comparison of assume-role results is done in
 tests/aws/credential_oracle_test.cpp with pre-filled CLI caches.)
 """
 
+import glob
 import os
 import socket
 import subprocess
@@ -75,6 +76,12 @@ class AssumeRoleThroughMoto(unittest.TestCase):
         err = cp.stderr.decode()
         self.assertIn("assume-role", err)
         self.assertNotIn("base-secret", err, "a secret reached the log")
+        # The assumed role's credentials are cached as the AWS CLI does, owner-only.
+        caches = glob.glob(os.path.join(self.client.home, ".aws", "cli", "cache", "*.json"))
+        self.assertTrue(caches, "no credential cache was written")
+        for path in caches:
+            self.assertEqual(os.stat(path).st_mode & 0o777, 0o600, path)
+        self.assertEqual(glob.glob(os.path.join(self.client.home, ".aws", "cli", "cache", "*.tmp*")), [])
 
     def test_missing_source_profile_is_one_clear_line(self):
         with open(self.client.config_file, "w") as f:
