@@ -260,13 +260,8 @@ void DataChannel::on_transport_ready(TimePoint now) {
 
 void DataChannel::collect_expired(TimePoint now) {
   const Duration rto = rtt_.rto();
-  while (!retx_.empty()) {
+  for (prune_retx(); !retx_.empty(); prune_retx()) {
     auto [seq, sent_at] = retx_.front();
-    Sent* s = find_sent(seq);
-    if (s == nullptr || s->acked || s->last_sent != sent_at) {  // stale entry
-      retx_.pop_front();
-      continue;
-    }
     if (sent_at + rto > now) break;
     retx_.pop_front();
     if (transport_up_ && !(paused_ && config_.honor_pause))

@@ -40,9 +40,6 @@
 
 namespace ssmc::channel {
 
-using Clock = std::chrono::steady_clock;
-using TimePoint = Clock::time_point;
-
 /// Version reported in OpenDataChannel, HandshakeResponse and `--version`:
 /// four parts, >= 1.2.764.0, the minimum AWS supports (02 §2, 04 §4.1).
 inline constexpr std::string_view kClientVersion = "1.2.896.0";
@@ -257,7 +254,6 @@ class DataChannel {
   std::size_t window_bytes() const {
     return config_.adaptive_window ? window_ctl_.window() : config_.send_window_bytes;
   }
-  const AdaptiveWindow& window_control() const { return window_ctl_; }
   std::size_t reorder_buffer_messages() const { return reorder_.size(); }
   std::size_t reorder_buffer_bytes() const { return reorder_bytes_; }
   std::size_t queued_event_bytes() const { return event_bytes_; }

@@ -8,6 +8,8 @@
 namespace ssmc::channel {
 
 using Duration = std::chrono::nanoseconds;
+using Clock = std::chrono::steady_clock;
+using TimePoint = Clock::time_point;
 using namespace std::chrono_literals;
 
 inline constexpr Duration kInitialSrtt = 100ms;      ///< DefaultRoundTripTime (03 §1)

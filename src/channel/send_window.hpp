@@ -23,9 +23,6 @@
 
 namespace ssmc::channel {
 
-using Clock = std::chrono::steady_clock;
-using TimePoint = Clock::time_point;
-
 inline constexpr double kWindowGain = 2.0;
 /// Floor of the adaptive window: enough for full speed at loopback round
 /// trips; a keystroke queues behind at most this much bulk data.

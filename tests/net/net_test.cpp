@@ -3,22 +3,22 @@
 // oversized messages and bodies).
 #include <gtest/gtest.h>
 
+#include <openssl/evp.h>
+#include <array>
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read_until.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/ip/address.hpp>
-#include <boost/asio/ssl.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/websocket/error.hpp>
-#include <openssl/evp.h>
-#include <array>
 #include <functional>
 #include <optional>
 #include <sstream>
@@ -414,39 +414,12 @@ TEST(WebSocket, TlsEofWithoutCloseNotifyFailsTheReadAsTruncated) { expect_cut_tl
 /// Content-Length promised by the cut responses below, and the part sent.
 constexpr std::size_t kPromisedBody = 1000, kSentBody = 100;
 
-TEST(Http, TlsResponseCutShortIsAnErrorNotATruncatedBody) {
+/// A server (TLS when `tls` is given) that answers with a response promising
+/// kPromisedBody bytes, sends kSentBody and drops the connection (no
+/// close_notify): the request must fail with `expected`, never return a body.
+void expect_cut_response_fails(const ServerTls* tls, std::error_code expected) {
   asio::io_context io;
-  auto cert = make_self_signed_certificate({"127.0.0.1"});
-  ASSERT_TRUE(cert);
-  RawPeer peer(io, &*cert);
-  const std::string response =
-      "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(kPromisedBody) + "\r\n\r\n" + std::string(kSentBody, 'a');
-  asio::co_spawn(
-      io,
-      [&]() -> awaitable<void> {
-        if (!co_await peer.accept()) co_return;
-        const std::string request = co_await peer.read_head();
-        if (!request.empty() && co_await peer.send(response)) peer.drop();  // no close_notify
-      },
-      asio::detached);
-  run(
-      io,
-      [&]() -> awaitable<void> {
-        auto ep = parse_endpoint("https://127.0.0.1:" + std::to_string(peer.port()) + "/");
-        ClientOptions opts;
-        opts.tls.ca_pem = cert->certificate_pem;
-        auto res = co_await http_request(io.get_executor(), *ep, empty_request, opts);
-        EXPECT_FALSE(res) << "a cut response was returned with a body of " << res->body.size() << " bytes";
-        if (!res) {
-          EXPECT_EQ(res.error(), boost_code(asio::ssl::error::stream_truncated)) << res.error().message();
-        }
-      },
-      kFaultLimit);
-}
-
-TEST(Http, ResponseCutShortOverTcpIsAnErrorNotATruncatedBody) {
-  asio::io_context io;
-  RawPeer peer(io, nullptr);
+  RawPeer peer(io, tls);
   const std::string response =
       "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(kPromisedBody) + "\r\n\r\n" + std::string(kSentBody, 'a');
   asio::co_spawn(
@@ -460,15 +433,27 @@ TEST(Http, ResponseCutShortOverTcpIsAnErrorNotATruncatedBody) {
   run(
       io,
       [&]() -> awaitable<void> {
-        auto ep = parse_endpoint("http://127.0.0.1:" + std::to_string(peer.port()) + "/");
+        auto ep =
+            parse_endpoint(std::string(tls ? "https" : "http") + "://127.0.0.1:" + std::to_string(peer.port()) + "/");
         ClientOptions opts;
+        if (tls) opts.tls.ca_pem = tls->certificate_pem;
         auto res = co_await http_request(io.get_executor(), *ep, empty_request, opts);
         EXPECT_FALSE(res) << "a cut response was returned with a body of " << res->body.size() << " bytes";
         if (!res) {
-          EXPECT_EQ(res.error(), boost_code(boost::beast::http::error::partial_message)) << res.error().message();
+          EXPECT_EQ(res.error(), expected) << res.error().message();
         }
       },
       kFaultLimit);
+}
+
+TEST(Http, TlsResponseCutShortIsAnErrorNotATruncatedBody) {
+  auto cert = make_self_signed_certificate({"127.0.0.1"});
+  ASSERT_TRUE(cert);
+  expect_cut_response_fails(&*cert, boost_code(asio::ssl::error::stream_truncated));
+}
+
+TEST(Http, ResponseCutShortOverTcpIsAnErrorNotATruncatedBody) {
+  expect_cut_response_fails(nullptr, boost_code(boost::beast::http::error::partial_message));
 }
 
 /// A max_message small enough to be beaten by kOversizedMessage.
@@ -725,17 +710,17 @@ struct TestProxy {
       last_auth = text.substr(p + 21, text.find("\r\n", p) - p - 21);
     }
     if (refuse || !text.starts_with("CONNECT ")) {
-      co_await asio::async_write(client, asio::buffer(std::string("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")),
+      co_await asio::async_write(client,
+                                 asio::buffer(std::string("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")),
                                  asio::as_tuple(asio::use_awaitable));
       co_return;
     }
     std::string authority = text.substr(8, text.find(' ', 8) - 8);
     auto colon = authority.rfind(':');
     asio::ip::tcp::socket upstream(client.get_executor());
-    auto [cec] = co_await upstream.async_connect(
-        {asio::ip::make_address(authority.substr(0, colon)),
-         static_cast<std::uint16_t>(std::stoi(authority.substr(colon + 1)))},
-        asio::as_tuple(asio::use_awaitable));
+    auto [cec] = co_await upstream.async_connect({asio::ip::make_address(authority.substr(0, colon)),
+                                                  static_cast<std::uint16_t>(std::stoi(authority.substr(colon + 1)))},
+                                                 asio::as_tuple(asio::use_awaitable));
     if (cec) co_return;
     ++tunnels;
     co_await asio::async_write(client, asio::buffer(std::string("HTTP/1.1 200 Connection established\r\n\r\n")),
@@ -743,7 +728,8 @@ struct TestProxy {
     auto ex = client.get_executor();
     auto c = std::make_shared<asio::ip::tcp::socket>(std::move(client));
     auto u = std::make_shared<asio::ip::tcp::socket>(std::move(upstream));
-    asio::co_spawn(ex, [this, c, u]() -> awaitable<void> { co_await pipe(*c, *u); }, asio::detached);
+    asio::co_spawn(
+        ex, [this, c, u]() -> awaitable<void> { co_await pipe(*c, *u); }, asio::detached);
     co_await pipe(*u, *c);
   }
   awaitable<void> accept() {
@@ -832,7 +818,8 @@ TEST(Url, EndpointsKeepAuthorityAndTargetAsWritten) {
 // target "o". A path after an authority starts with '/': the port is bad.
 TEST(Url, PortFollowedByTextIsABadUrlNotAPath) {
   EXPECT_EQ(parse_endpoint("https://h:8o").error(), make_error_code(Errc::bad_url));
-  EXPECT_EQ(parse_endpoint("wss://ssmmessages.us-east-1.amazonaws.com:443x/v1").error(), make_error_code(Errc::bad_url));
+  EXPECT_EQ(parse_endpoint("wss://ssmmessages.us-east-1.amazonaws.com:443x/v1").error(),
+            make_error_code(Errc::bad_url));
   auto ep = parse_endpoint("https://h:8/o");
   ASSERT_TRUE(ep);
   EXPECT_EQ(ep->target, "/o");
