@@ -49,7 +49,7 @@ void set_bytes(benchmark::State& state) {
 
 // ------------------------------------------------------------ baselines
 
-// The library's SHA-256 (what the codec calls): cached EVP_MD, per-thread ctx.
+// The library's SHA-256 (what the codec calls): low-level SHA256_*, no allocation.
 void BM_Sha256_Ssmc(benchmark::State& state) {
   const auto payload = make_payload();
   for (auto _ : state) {

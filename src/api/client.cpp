@@ -19,8 +19,8 @@
 #include <stdexcept>
 #include <variant>
 
-#include "crypto/sha256.hpp"
 #include "crypto/random.hpp"
+#include "crypto/sha256.hpp"
 #include "session/aws_client.hpp"
 #include "session/client_session.hpp"
 #include "session/modes.hpp"
@@ -71,10 +71,14 @@ SessionStats stats_of(const ClientSession* s, std::uint64_t reconnects) {
 Error end_error(int rc, const std::string& closed_reason, const std::string& last_message) {
   if (!closed_reason.empty()) return make_error(errc::session_closed, closed_reason);
   switch (rc) {
-    case session::kExitOk: return {};
-    case session::kExitProtocol: return make_error(errc::protocol, last_message);
-    case session::kExitInterrupted: return {};
-    default: return make_error(errc::connection_lost, last_message);
+    case session::kExitOk:
+      return {};
+    case session::kExitProtocol:
+      return make_error(errc::protocol, last_message);
+    case session::kExitInterrupted:
+      return {};
+    default:
+      return make_error(errc::connection_lost, last_message);
   }
 }
 
@@ -98,7 +102,7 @@ struct SessionCore {
   std::string closed_reason;
   std::string last_message;
   std::uint64_t reconnects = 0;
-  bool running = false;  ///< the session type arrived
+  bool running = false;         ///< the session type arrived
   bool channel_closed = false;  ///< the service ended the session (with or without a reason)
   bool ended = false;
   Error end;
@@ -124,7 +128,8 @@ struct ClientImpl : std::enable_shared_from_this<ClientImpl> {
       config.environment.emplace();
       for (char** env = environ; env && *env; ++env) {
         const char* eq = std::strchr(*env, '=');
-        if (eq) config.environment->emplace(std::string(*env, static_cast<std::size_t>(eq - *env)), std::string(eq + 1));
+        if (eq)
+          config.environment->emplace(std::string(*env, static_cast<std::size_t>(eq - *env)), std::string(eq + 1));
       }
     }
   }
@@ -148,7 +153,7 @@ struct ClientImpl : std::enable_shared_from_this<ClientImpl> {
 
   /// Config, credentials, StartSession. Ok: the options for a ClientSession.
   asio::awaitable<std::variant<Error, session::ClientOptions>> start(std::string target, std::string document,
-                                                                      aws::SessionParameters parameters) {
+                                                                     aws::SessionParameters parameters) {
     auto self = shared_from_this();
     if (target.empty()) co_return make_error(errc::invalid_argument, "no target given");
     if (!initialised) {
@@ -198,7 +203,9 @@ struct ClientImpl : std::enable_shared_from_this<ClientImpl> {
         case SessionNotice::message:
           if (!ev.text.empty()) c->last_message = ev.text;
           break;
-        case SessionNotice::connection_lost: ev.type = SessionEvent::Type::connection_lost; break;
+        case SessionNotice::connection_lost:
+          ev.type = SessionEvent::Type::connection_lost;
+          break;
         case SessionNotice::reconnected:
           ev.type = SessionEvent::Type::reconnected;
           ++c->reconnects;
@@ -256,11 +263,12 @@ struct ClientImpl : std::enable_shared_from_this<ClientImpl> {
     } else {
       // A normal end without a status is no_exit_code; the mode's own "unknown is not success" code is not
       // an error of the session.
-      error = core->channel_closed && core->closed_reason.empty() ? Error{}
-                                                                  : end_error(rc, core->closed_reason, core->last_message);
-      if (!error) error = make_error(errc::no_exit_code, core->last_message.empty()
-                                                             ? "the target reported no exit status"
-                                                             : core->last_message);
+      error = core->channel_closed && core->closed_reason.empty()
+                  ? Error{}
+                  : end_error(rc, core->closed_reason, core->last_message);
+      if (!error)
+        error = make_error(errc::no_exit_code,
+                           core->last_message.empty() ? "the target reported no exit status" : core->last_message);
     }
     complete(ex, std::move(handler), std::move(error), std::move(result));
   }
@@ -314,13 +322,13 @@ struct PortImpl : session::Mode, session::MuxBridge::Owner, std::enable_shared_f
     if (started.properties.is_object()) {
       if (auto* t = started.properties.as_object().if_contains("type"); t && t->is_string()) type = t->as_string();
     }
-    multiplexed = type == "LocalPortForwarding" &&
-          session::version_greater(started.agent_version, session::kSmuxMinAgentVersion);
+    multiplexed =
+        type == "LocalPortForwarding" && session::version_greater(started.agent_version, session::kSmuxMinAgentVersion);
     core->running = true;
     if (!multiplexed) {
       core->end = make_error(errc::unsupported, "agent " + started.agent_version +
-                                                     " has no multiplexed port sessions (needs > " +
-                                                     std::string(session::kSmuxMinAgentVersion) + ")");
+                                                    " has no multiplexed port sessions (needs > " +
+                                                    std::string(session::kSmuxMinAgentVersion) + ")");
       s.finish(session::kExitProtocol, true);
       return;
     }
@@ -345,8 +353,8 @@ struct PortImpl : session::Mode, session::MuxBridge::Owner, std::enable_shared_f
     if (bridge) bridge->stop();
   }
   // MuxBridge::Owner
-  std::error_code send_payload(std::span<const std::uint8_t> payload) override {
-    return core->session->send(wire::PayloadType::output, payload);
+  std::error_code send_payload(std::size_t max_size, channel::PayloadFill fill) override {
+    return core->session->send_with(wire::PayloadType::output, max_size, fill);
   }
   void pause_input(bool paused) override { core->session->set_receive_ready(!paused); }
   void session_failed(std::error_code ec) override {
@@ -519,7 +527,9 @@ void Client::exec_impl(ExecRequest request, asio::any_completion_handler<void(Er
   // The lambda (and so `impl`) lives as long as the coroutine, which starts only when the loop runs it.
   asio::co_spawn(
       impl->ex,
-      [impl, r = std::move(request), h = std::move(handler)]() mutable { return impl->exec(std::move(r), std::move(h)); },
+      [impl, r = std::move(request), h = std::move(handler)]() mutable {
+        return impl->exec(std::move(r), std::move(h));
+      },
       asio::detached);
 }
 
@@ -532,7 +542,10 @@ void Client::port_impl(std::string target, std::string host, std::uint16_t port,
   auto p = std::make_shared<detail::PortImpl>(impl_);
   p->on_ready.emplace(std::move(handler));
   asio::co_spawn(
-      impl_->ex, [p, t = std::move(target), h = std::move(host), port]() mutable { return p->run(std::move(t), std::move(h), port); },
+      impl_->ex,
+      [p, t = std::move(target), h = std::move(host), port]() mutable {
+        return p->run(std::move(t), std::move(h), port);
+      },
       asio::detached);
 }
 
@@ -544,7 +557,8 @@ void Client::shell_impl(std::string target, unsigned cols, unsigned rows,
   }
   auto s = std::make_shared<detail::ShellImpl>(impl_, cols, rows);
   s->on_ready.emplace(std::move(handler));
-  asio::co_spawn(impl_->ex, [s, t = std::move(target)]() mutable { return s->run(std::move(t), "", {}); }, asio::detached);
+  asio::co_spawn(
+      impl_->ex, [s, t = std::move(target)]() mutable { return s->run(std::move(t), "", {}); }, asio::detached);
 }
 
 void Client::ssh_impl(std::string target, std::uint16_t port,
@@ -559,7 +573,9 @@ void Client::ssh_impl(std::string target, std::uint16_t port,
   aws::SessionParameters params{{"portNumber", {std::to_string(port)}}};
   asio::co_spawn(
       impl_->ex,
-      [s, t = std::move(target), pr = std::move(params)]() mutable { return s->run(std::move(t), "AWS-StartSSHSession", std::move(pr)); },
+      [s, t = std::move(target), pr = std::move(params)]() mutable {
+        return s->run(std::move(t), "AWS-StartSSHSession", std::move(pr));
+      },
       asio::detached);
 }
 

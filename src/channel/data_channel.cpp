@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <deque>
 
 #include "crypto/base64.hpp"
 #include "wire/go_json.hpp"
@@ -108,27 +109,63 @@ std::error_code DataChannel::send(PayloadType type, std::span<const std::uint8_t
   return send_internal(type, payload, now);
 }
 
-std::error_code DataChannel::send_internal(PayloadType type, std::span<const std::uint8_t> payload, TimePoint now) {
-  if (payload.size() > config_.max_payload) return make_error_code(Errc::payload_too_large);
+std::error_code DataChannel::check_room(std::size_t payload_size) {
+  if (payload_size > config_.max_payload) return make_error_code(Errc::payload_too_large);
   if (unacked_count_ >= config_.send_window_messages ||
-      (unacked_count_ > 0 && unacked_bytes_ + payload.size() > window_bytes())) {
+      (unacked_count_ > 0 && unacked_bytes_ + payload_size > window_bytes())) {
     blocked_ = true;
     return make_error_code(Errc::would_block);
   }
+  return {};
+}
+
+bool DataChannel::encrypts(PayloadType type) const {
+  return encryption_on_ &&
+         (type == PayloadType::output ||
+          (config_.role == Role::agent && (type == PayloadType::std_err || type == PayloadType::exit_code)));
+}
+
+bool DataChannel::newline_quirk(std::span<const std::uint8_t> payload) const {
+  return config_.role == Role::client && config_.newline_quirk && payload.size() == 1 && payload[0] == '\n';
+}
+
+std::error_code DataChannel::send_internal(PayloadType type, std::span<const std::uint8_t> payload, TimePoint now) {
+  if (auto ec = check_room(payload.size())) return ec;
   static constexpr std::uint8_t kCarriageReturn = '\r';
-  if (config_.role == Role::client && config_.newline_quirk && payload.size() == 1 && payload[0] == '\n')
-    payload = std::span(&kCarriageReturn, 1);
+  if (newline_quirk(payload)) payload = std::span(&kCarriageReturn, 1);
 
   std::vector<std::uint8_t> sealed;
-  const bool encrypt =
-      encryption_on_ &&
-      (type == PayloadType::output ||
-       (config_.role == Role::agent && (type == PayloadType::std_err || type == PayloadType::exit_code)));
-  if (encrypt) {
+  if (encrypts(type)) {
     sealed = crypto::gcm_seal(encrypt_key_, rng_, payload);
     payload = sealed;
   }
+  auto frame = take_frame(wire::encoded_size(payload.size()));
+  if (!payload.empty()) std::memcpy(frame.data() + wire::kPayloadOffset, payload.data(), payload.size());
+  return queue_frame(type, std::move(frame), now);
+}
 
+std::error_code DataChannel::send_with(PayloadType type, std::size_t max_size, PayloadFill fill, TimePoint now) {
+  if (closed_) return make_error_code(Errc::closed);
+  if (config_.role == Role::client && !running_) return make_error_code(Errc::not_ready);
+  if (auto ec = check_room(max_size)) return ec;
+  if (encrypts(type)) {  // sealing needs the plaintext apart from the frame
+    fill_scratch_.resize(max_size);
+    const std::size_t n = std::min(fill(fill_scratch_), max_size);
+    return n == 0 ? std::error_code{} : send_internal(type, std::span(fill_scratch_).first(n), now);
+  }
+  auto frame = take_frame(wire::encoded_size(max_size));
+  const std::size_t n = std::min(fill(std::span(frame).subspan(wire::kPayloadOffset, max_size)), max_size);
+  if (n == 0) {
+    recycle_frame(std::move(frame));
+    return {};
+  }
+  frame.resize(wire::encoded_size(n));
+  const auto payload = std::span(frame).subspan(wire::kPayloadOffset, n);
+  if (newline_quirk(payload)) payload[0] = '\r';
+  return queue_frame(type, std::move(frame), now);
+}
+
+std::error_code DataChannel::queue_frame(PayloadType type, std::vector<std::uint8_t> frame, TimePoint now) {
   wire::MessageHeader h;
   h.type = config_.role == Role::client ? MessageType::input_stream_data : MessageType::output_stream_data;
   h.created_date = unix_ms(now);
@@ -138,14 +175,17 @@ std::error_code DataChannel::send_internal(PayloadType type, std::span<const std
   h.payload_type = type;
 
   Sent s;
-  s.frame = take_frame(wire::encoded_size(payload.size()));
-  if (!payload.empty()) std::memcpy(s.frame.data() + wire::kPayloadOffset, payload.data(), payload.size());
-  if (auto ec = wire::finish_frame(h, s.frame)) return ec;
-  s.payload_size = payload.size();
+  s.frame = std::move(frame);
+  if (auto ec = wire::finish_frame(h, s.frame)) {
+    recycle_frame(std::move(s.frame));
+    return ec;
+  }
+  s.payload_size = s.frame.size() - wire::kPayloadOffset;
   if (sent_.empty()) sent_base_ = next_seq_;
+  const std::size_t payload_size = s.payload_size;
   sent_.push_back(std::move(s));
   ++unacked_count_;
-  unacked_bytes_ += payload.size();
+  unacked_bytes_ += payload_size;
   ++stats_.stream_messages_sent;
   queue_stream(next_seq_);
   ++next_seq_;
@@ -509,7 +549,9 @@ DataChannel::Outcome DataChannel::deliver(PayloadType type, std::span<const std:
   if (!receive_ready_ || (event_bytes_ > 0 && event_bytes_ + payload.size() > config_.receive_buffer_bytes))
     return Outcome::not_ready;
   stats_.bytes_delivered += payload.size();
-  emit(DataReceived{type, std::vector<std::uint8_t>(payload.begin(), payload.end())});
+  auto bytes = take_frame(payload.size());  // a recycled buffer when there is one
+  if (!payload.empty()) std::memcpy(bytes.data(), payload.data(), payload.size());
+  emit(DataReceived{type, std::move(bytes)});
   return Outcome::processed;
 }
 

@@ -20,7 +20,6 @@
 #include <boost/json/value.hpp>
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <optional>
 #include <span>
@@ -35,6 +34,8 @@
 #include "channel/token_bucket.hpp"
 #include "crypto/aes_gcm.hpp"
 #include "crypto/random.hpp"
+#include "util/function_ref.hpp"
+#include "util/ring_queue.hpp"
 #include "wire/agent_message.hpp"
 #include "wire/payloads.hpp"
 
@@ -189,6 +190,9 @@ struct KmsResult {
   std::vector<std::uint8_t> ciphertext_blob;  ///< generate_data_key only
 };
 
+/// send_with's producer: writes into the payload area, returns bytes written.
+using PayloadFill = util::FunctionRef<std::size_t(std::span<std::uint8_t>)>;
+
 /// Counters for statistics and tests.
 struct Stats {
   std::uint64_t frames_in = 0, frames_out = 0;
@@ -224,12 +228,21 @@ class DataChannel {
   /// Queues one stream message. Errors: would_block (window full; a Writable
   /// event follows), not_ready, closed, payload_too_large.
   std::error_code send(wire::PayloadType type, std::span<const std::uint8_t> payload, TimePoint now);
+  /// Writes the payload in place: `fill` gets the frame's payload area
+  /// (`max_size` bytes) and returns how many bytes it wrote (0 = nothing to
+  /// send: no message, no error). Same errors as send(), judged on
+  /// `max_size` before `fill` runs. Saves send()'s copy for a producer that
+  /// can write into a buffer (the mux bridge polls smux output into it).
+  std::error_code send_with(wire::PayloadType type, std::size_t max_size, PayloadFill fill, TimePoint now);
   /// Room left in the send window, in messages and bytes.
   std::size_t send_window_free_messages() const;
   std::size_t send_window_free_bytes() const;
   /// Next event, or nullopt. Consuming delivered data frees receive buffer
   /// space, which may deliver held messages (and queue their acks).
   std::optional<Event> poll_event();
+  /// Hands back a byte buffer (a handled DataReceived's `bytes`) for reuse,
+  /// so that steady delivery does not allocate. Optional.
+  void recycle(std::vector<std::uint8_t>&& buffer) { recycle_frame(std::move(buffer)); }
   /// Receiver back-pressure: while false, in-order data is left unacked
   /// (the peer retransmits), like the official "handler not ready".
   void set_receive_ready(bool ready, TimePoint now);
@@ -318,12 +331,12 @@ class DataChannel {
   // outgoing
   std::int64_t next_seq_ = 0;
   std::int64_t sent_base_ = 0;  ///< sequence number of sent_.front()
-  std::deque<Sent> sent_;
+  util::RingQueue<Sent> sent_;
   std::size_t unacked_count_ = 0, unacked_bytes_ = 0;
-  std::deque<std::pair<std::int64_t, TimePoint>> retx_;  ///< (seq, last_sent), oldest first
-  std::deque<std::vector<std::uint8_t>> acks_out_;       ///< encoded acks, sent first
-  std::deque<std::int64_t> stream_out_;                  ///< stream messages due for (re)transmission
-  std::vector<std::vector<std::uint8_t>> spare_;         ///< recycled ack buffers
+  util::RingQueue<std::pair<std::int64_t, TimePoint>> retx_;  ///< (seq, last_sent), oldest first
+  util::RingQueue<std::vector<std::uint8_t>> acks_out_;       ///< encoded acks, sent first
+  util::RingQueue<std::int64_t> stream_out_;                  ///< stream messages due for (re)transmission
+  std::vector<std::vector<std::uint8_t>> spare_;              ///< recycled ack buffers
   static constexpr std::size_t kSpareFrames = 64;
   /// Buffers of acknowledged stream frames, reused for new ones: no heap
   /// allocation per message in steady state. Bounded in bytes of capacity.
@@ -332,7 +345,13 @@ class DataChannel {
   static constexpr std::size_t kFramePoolBytes = 1024 * 1024;
   std::vector<std::uint8_t> take_frame(std::size_t size);
   void recycle_frame(std::vector<std::uint8_t>&& frame);
-  std::vector<std::uint8_t> out_current_;  ///< keeps the frame returned by poll_output alive
+  std::error_code check_room(std::size_t payload_size);
+  bool encrypts(wire::PayloadType type) const;
+  bool newline_quirk(std::span<const std::uint8_t> payload) const;
+  /// Completes `frame` (payload in place) as the next stream message and queues it.
+  std::error_code queue_frame(wire::PayloadType type, std::vector<std::uint8_t> frame, TimePoint now);
+  std::vector<std::uint8_t> fill_scratch_;  ///< send_with's plaintext when sealing
+  std::vector<std::uint8_t> out_current_;   ///< keeps the frame returned by poll_output alive
   bool blocked_ = false;
   bool transport_up_ = true;
   bool paused_ = false;
@@ -343,7 +362,7 @@ class DataChannel {
   std::map<std::int64_t, Held> reorder_;
   std::size_t reorder_bytes_ = 0;
   bool receive_ready_ = true;
-  std::deque<Event> events_;
+  util::RingQueue<Event> events_;
   std::size_t event_bytes_ = 0;
 
   // session / handshake

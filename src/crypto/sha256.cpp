@@ -1,39 +1,33 @@
 #include "crypto/sha256.hpp"
 
+// OpenSSL's low-level SHA-256 (deprecated since 3.0 in favour of EVP, still
+// maintained; same assembly, SHA extensions included). Used because EVP
+// allocates a digest context per initialisation (EVP_DigestInit_ex2 frees and
+// re-creates it) and looks up parameters by name on every call; the data path
+// hashes every message twice (issue #8: no per-message heap allocation).
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/sha.h>
 
 #include <stdexcept>
 
 namespace ssmc::crypto {
 namespace {
 
-const EVP_MD* sha256_md() {
-  // Fetched once: EVP_MD_fetch is expensive; the implicit EVP_sha256() lookup
-  // per call costs more than hashing 1 KiB.
-  static EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-  if (md == nullptr) throw std::runtime_error("OpenSSL: SHA256 unavailable");
-  return md;
-}
-
-struct CtxHolder {
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  ~CtxHolder() { EVP_MD_CTX_free(ctx); }
-};
-
 std::span<const std::uint8_t> bytes_of(std::string_view s) {
   return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
 }
 
+SHA256_CTX& ctx_of(void* p) { return *static_cast<SHA256_CTX*>(p); }
+
 }  // namespace
 
 Sha256Digest sha256(std::span<const std::uint8_t> data) {
-  thread_local CtxHolder holder;
+  SHA256_CTX ctx;
   Sha256Digest out{};
-  unsigned int len = 0;
-  if (holder.ctx == nullptr || EVP_DigestInit_ex2(holder.ctx, sha256_md(), nullptr) != 1 ||
-      EVP_DigestUpdate(holder.ctx, data.data(), data.size()) != 1 ||
-      EVP_DigestFinal_ex(holder.ctx, out.data(), &len) != 1) {
+  if (SHA256_Init(&ctx) != 1 || SHA256_Update(&ctx, data.data(), data.size()) != 1 ||
+      SHA256_Final(out.data(), &ctx) != 1) {
     throw std::runtime_error("OpenSSL: SHA256 failed");
   }
   return out;
@@ -41,31 +35,24 @@ Sha256Digest sha256(std::span<const std::uint8_t> data) {
 
 Sha256Digest sha256(std::string_view data) { return sha256(bytes_of(data)); }
 
-Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
-  if (ctx_ == nullptr || EVP_DigestInit_ex2(static_cast<EVP_MD_CTX*>(ctx_), sha256_md(), nullptr) != 1)
-    throw std::runtime_error("OpenSSL: SHA256 init failed");
-}
+Sha256::Sha256() : ctx_(new SHA256_CTX) { SHA256_Init(&ctx_of(ctx_)); }
 
-Sha256::~Sha256() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_)); }
+Sha256::~Sha256() { delete static_cast<SHA256_CTX*>(ctx_); }
 
-void Sha256::update(std::span<const std::uint8_t> data) {
-  EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(ctx_), data.data(), data.size());
-}
+void Sha256::update(std::span<const std::uint8_t> data) { SHA256_Update(&ctx_of(ctx_), data.data(), data.size()); }
 
 Sha256Digest Sha256::finish() {
   Sha256Digest out{};
-  unsigned int len = 0;
-  auto* ctx = static_cast<EVP_MD_CTX*>(ctx_);
-  EVP_DigestFinal_ex(ctx, out.data(), &len);
-  EVP_DigestInit_ex2(ctx, sha256_md(), nullptr);
+  SHA256_Final(out.data(), &ctx_of(ctx_));
+  SHA256_Init(&ctx_of(ctx_));
   return out;
 }
 
 Sha256Digest hmac_sha256(std::span<const std::uint8_t> key, std::span<const std::uint8_t> data) {
   Sha256Digest out{};
   unsigned int len = 0;
-  if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), data.data(), data.size(), out.data(),
-           &len) == nullptr) {
+  if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), data.data(), data.size(), out.data(), &len) ==
+      nullptr) {
     throw std::runtime_error("OpenSSL: HMAC-SHA256 failed");
   }
   return out;

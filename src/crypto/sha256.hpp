@@ -1,4 +1,4 @@
-// SHA-256 over OpenSSL's EVP interface, with the digest object fetched once.
+// SHA-256 and HMAC-SHA256 over OpenSSL (libcrypto).
 #pragma once
 
 #include <array>
@@ -13,8 +13,7 @@ namespace ssmc::crypto {
 /// A SHA-256 digest (32 bytes).
 using Sha256Digest = std::array<std::uint8_t, 32>;
 
-/// Returns SHA-256 of `data`. Thread-safe; reuses a per-thread context so a
-/// call does not allocate.
+/// Returns SHA-256 of `data`. Thread-safe; does not allocate.
 Sha256Digest sha256(std::span<const std::uint8_t> data);
 
 /// Convenience overload for text.
@@ -34,7 +33,7 @@ public:
   Sha256Digest finish();
 
 private:
-  void* ctx_;  // EVP_MD_CTX*
+  void* ctx_;  // SHA256_CTX*
 };
 
 /// HMAC-SHA256 of `data` under `key`.

@@ -309,6 +309,11 @@ std::error_code AgentSession::send(wire::PayloadType type, std::span<const std::
   return runner_->send(type, payload);
 }
 
+std::error_code AgentSession::send_with(wire::PayloadType type, std::size_t max_size, channel::PayloadFill fill) {
+  if (ending_) return make_error_code(channel::Errc::closed);
+  return runner_->send_with(type, max_size, fill);
+}
+
 void AgentSession::set_receive_ready(bool ready) {
   plugin_ready_ = ready;
   apply_receive_ready();

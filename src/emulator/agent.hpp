@@ -124,6 +124,8 @@ class AgentSession : public session::ChannelHandler,
   const Config& config() const { return config_; }
   /// Queues a stream message; would_block means wait for on_writable().
   std::error_code send(wire::PayloadType type, std::span<const std::uint8_t> payload);
+  /// send() with the payload written in place (DataChannel::send_with).
+  std::error_code send_with(wire::PayloadType type, std::size_t max_size, channel::PayloadFill fill);
   void set_receive_ready(bool ready);
   /// The plugin finished: drain (≤ 2 s), then channel_closed.
   void plugin_done(const std::string& reason = {});

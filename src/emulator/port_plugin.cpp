@@ -199,8 +199,8 @@ class MuxPortPlugin final : public Plugin, public session::MuxBridge::Owner {
   }
 
   // MuxBridge::Owner
-  std::error_code send_payload(std::span<const std::uint8_t> payload) override {
-    return session_.send(wire::PayloadType::output, payload);
+  std::error_code send_payload(std::size_t max_size, channel::PayloadFill fill) override {
+    return session_.send_with(wire::PayloadType::output, max_size, fill);
   }
   asio::awaitable<Result<tcp::socket>> accept_stream(std::uint32_t) override {
     auto keep = session_.shared_from_this();

@@ -477,35 +477,45 @@ void SmuxSession::frame_done() {
   }
 }
 
-std::size_t SmuxSession::poll_output(std::vector<std::uint8_t>& out, std::size_t max_bytes, TimePoint) {
+std::size_t SmuxSession::poll_output(std::vector<std::uint8_t>& out, std::size_t max_bytes, TimePoint now) {
+  const std::size_t at = out.size();
+  out.resize(at + max_bytes);
+  const std::size_t n = poll_output(std::span<std::uint8_t>(out).subspan(at), now);
+  out.resize(at + n);
+  return n;
+}
+
+std::size_t SmuxSession::poll_output(std::span<std::uint8_t> out, TimePoint) {
   if (dead_) return 0;
-  std::size_t budget = max_bytes;
+  std::uint8_t* to = out.data();
+  std::size_t budget = out.size();
+  const auto put = [&](const std::uint8_t* from, std::size_t n) {
+    std::memcpy(to, from, n);
+    to += n;
+    budget -= n;
+  };
   while (budget > 0) {
     if (cur_.header_pos < wire::kSmuxHeaderSize) {
       const std::size_t n = std::min(budget, wire::kSmuxHeaderSize - cur_.header_pos);
-      out.insert(out.end(), cur_.header + cur_.header_pos, cur_.header + cur_.header_pos + n);
+      put(cur_.header + cur_.header_pos, n);
       cur_.header_pos += n;
-      budget -= n;
       if (cur_.header_pos == wire::kSmuxHeaderSize && cur_.data_left == 0) frame_done();
       continue;
     }
     if (cur_.data_left > 0) {
       Stream& s = *cur_.stream;
       const std::size_t n = std::min(budget, cur_.data_left);
-      out.insert(out.end(), s.send.data(), s.send.data() + n);
+      put(s.send.data(), n);
       s.send.pop(n);
       queued_send_ -= n;
       cur_.data_left -= n;
-      budget -= n;
       if (cur_.data_left == 0) frame_done();
       continue;
     }
     if (control_pos_ < control_.size()) {
       const std::size_t n = std::min(budget, control_.size() - control_pos_);
-      const auto from = control_.begin() + static_cast<std::ptrdiff_t>(control_pos_);
-      out.insert(out.end(), from, from + static_cast<std::ptrdiff_t>(n));
+      put(control_.data() + control_pos_, n);
       control_pos_ += n;
-      budget -= n;
       if (control_pos_ == control_.size()) {
         control_.clear();
         control_pos_ = 0;
@@ -516,7 +526,7 @@ std::size_t SmuxSession::poll_output(std::vector<std::uint8_t>& out, std::size_t
     if (refill_control()) continue;
     if (!start_data_frame()) break;
   }
-  const std::size_t produced = max_bytes - budget;
+  const std::size_t produced = out.size() - budget;
   stats_.bytes_out += produced;
   if (!blocked_.empty()) check_writable();
   return produced;

@@ -218,6 +218,10 @@ class SmuxSession {
   /// UPD claiming more consumed than written counts as nothing in flight,
   /// where smux fails the write with ErrConsumed). Returns 0 once dead.
   std::size_t poll_output(std::vector<std::uint8_t>& out, std::size_t max_bytes, TimePoint now);
+  /// The same, written into `out` (at most out.size() bytes): lets the
+  /// caller place smux output straight where it is needed (a data-channel
+  /// frame's payload) without an intermediate buffer.
+  std::size_t poll_output(std::span<std::uint8_t> out, TimePoint now);
   /// True when poll_output would produce bytes.
   bool has_output() const;
 

@@ -5,6 +5,7 @@
 #include <variant>
 
 #include "net/detail/beast.hpp"
+#include "net/detail/coalescing_stream.hpp"
 
 namespace ssmc::net {
 
@@ -16,6 +17,13 @@ namespace {
 constexpr std::string_view kUserAgent = "ssmc";
 /// How long close_gracefully waits for the peer's Close.
 constexpr std::chrono::seconds kCloseTimeout{2};
+/// Beast masks a client's outgoing message through a buffer of this size, one
+/// next-layer write per buffer-full: a 64 KiB payload (the largest
+/// --payload-size) plus its frame header goes out in one piece.
+constexpr std::size_t kMaskBufferBytes = 64 * 1024 + 64;
+
+template <class S>
+using WsOver = websocket::stream<CoalescingStream<S>>;
 
 std::error_code map_error(const boost::system::error_code& ec) {
   if (ec == websocket::error::closed || ec == asio::error::eof || ec == asio::error::connection_reset ||
@@ -30,11 +38,11 @@ std::error_code map_error(const boost::system::error_code& ec) {
 }  // namespace
 
 struct WebSocket::Impl {
-  using Plain = websocket::stream<PlainStream>;
-  using Tls = websocket::stream<TlsStream>;
+  using Plain = WsOver<PlainStream>;
+  using Tls = WsOver<TlsStream>;
 
   template <class S>
-  explicit Impl(S&& s) : ws(std::in_place_type<websocket::stream<std::decay_t<S>>>, std::forward<S>(s)) {}
+  explicit Impl(S&& s) : ws(std::in_place_type<WsOver<std::decay_t<S>>>, std::forward<S>(s)) {}
 
   std::variant<Plain, Tls> ws;
   std::shared_ptr<ssl::context> ctx;  ///< keeps the client TLS context alive
@@ -61,6 +69,7 @@ struct WebSocket::Impl {
     w.set_option(t);
     w.read_message_max(max_message);
     w.auto_fragment(false);
+    w.write_buffer_bytes(kMaskBufferBytes);
     w.binary(true);
     w.control_callback([this](websocket::frame_type kind, beast::string_view) {
       if (kind == websocket::frame_type::ping) ++stats.pings_in;
@@ -78,7 +87,7 @@ template <class Stream>
 asio::awaitable<Result<std::unique_ptr<WebSocket::Impl>>> client_upgrade(std::unique_ptr<WebSocket::Impl> impl,
                                                                          Endpoint endpoint, WebSocketOptions options,
                                                                          unsigned* refused_status) {
-  auto& ws = std::get<websocket::stream<Stream>>(impl->ws);
+  auto& ws = std::get<WsOver<Stream>>(impl->ws);
   beast::get_lowest_layer(ws).expires_never();
   websocket::stream_base::timeout t = websocket::stream_base::timeout::suggested(beast::role_type::client);
   t.handshake_timeout = options.client.connect_timeout;
@@ -103,7 +112,7 @@ asio::awaitable<Result<std::unique_ptr<WebSocket::Impl>>> client_upgrade(std::un
 template <class Stream>
 asio::awaitable<Result<std::unique_ptr<WebSocket>>> server_accept(Stream stream, BeastRequest request) {
   auto impl = std::make_unique<WebSocket::Impl>(std::move(stream));
-  auto& ws = std::get<websocket::stream<Stream>>(impl->ws);
+  auto& ws = std::get<WsOver<Stream>>(impl->ws);
   ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
   ws.set_option(websocket::stream_base::decorator(
       [](websocket::response_type& res) { res.set(http::field::server, "ssmc-emulator"); }));
@@ -166,10 +175,11 @@ asio::awaitable<Result<WsMessage>> WebSocket::read() {
   co_return WsMessage{binary, {static_cast<const std::uint8_t*>(data.data()), data.size()}};
 }
 
-asio::awaitable<std::error_code> WebSocket::write(std::span<const std::uint8_t> data, bool binary) {
+asio::awaitable<std::error_code> WebSocket::write(std::span<const std::uint8_t> data, bool binary, bool batch) {
   auto& impl = *impl_;
   if (!impl.open) co_return make_error_code(Errc::closed);
   auto [ec, n] = co_await impl.visit([&](auto& ws) {
+    ws.next_layer().hold(batch);
     ws.binary(binary);
     return ws.async_write(asio::buffer(data.data(), data.size()), use_tuple);
   });
@@ -180,6 +190,21 @@ asio::awaitable<std::error_code> WebSocket::write(std::span<const std::uint8_t> 
   ++impl.stats.messages_out;
   impl.stats.bytes_out += n;
   co_return std::error_code{};
+}
+
+void WebSocket::flush() {
+  if (!impl_->open) return;
+  impl_->visit([](auto& ws) { ws.next_layer().hold(false); });
+}
+
+asio::awaitable<std::error_code> WebSocket::drain() {
+  auto& impl = *impl_;
+  if (!impl.open) co_return make_error_code(Errc::closed);
+  auto [ec] = co_await impl.visit([&](auto& ws) {
+    ws.next_layer().hold(false);
+    return ws.next_layer().async_drain(use_tuple);
+  });
+  co_return ec ? map_error(ec) : std::error_code{};
 }
 
 asio::awaitable<std::error_code> WebSocket::ping(std::string_view payload) {
@@ -195,6 +220,7 @@ asio::awaitable<void> WebSocket::close_gracefully() {
   auto& impl = *impl_;
   if (!impl.open) co_return;
   impl.visit([](auto& ws) {
+    ws.next_layer().hold(false);
     websocket::stream_base::timeout t = websocket::stream_base::timeout::suggested(beast::role_type::client);
     t.handshake_timeout = kCloseTimeout;
     t.idle_timeout = websocket::stream_base::none();
@@ -218,6 +244,9 @@ void WebSocket::abort() {
 }
 
 bool WebSocket::is_open() const { return impl_ && impl_->open; }
-const WsStats& WebSocket::stats() const { return impl_->stats; }
+const WsStats& WebSocket::stats() const {
+  impl_->stats.socket_writes = impl_->visit([](auto& ws) { return ws.next_layer().socket_writes(); });
+  return impl_->stats;
+}
 
 }  // namespace ssmc::net

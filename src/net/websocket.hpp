@@ -49,6 +49,9 @@ struct WsStats {
   std::uint64_t messages_in = 0, messages_out = 0;
   std::uint64_t bytes_in = 0, bytes_out = 0;
   std::uint64_t pings_in = 0, pongs_in = 0;
+  /// Writes handed to the socket (or TLS) stream: below messages_out when
+  /// batched writes were merged.
+  std::uint64_t socket_writes = 0;
 };
 
 class WebSocket {
@@ -64,15 +67,24 @@ class WebSocket {
   /// connect_timeout, upgrade_refused (`refused_status` gets the HTTP status),
   /// proxy_refused, TLS/socket codes.
   static boost::asio::awaitable<Result<std::unique_ptr<WebSocket>>> connect(boost::asio::any_io_executor ex,
-                                                                          Endpoint endpoint,
-                                                                          WebSocketOptions options,
-                                                                          unsigned* refused_status = nullptr);
+                                                                            Endpoint endpoint, WebSocketOptions options,
+                                                                            unsigned* refused_status = nullptr);
 
   /// The next data message (text or binary). Pings are answered inside.
   /// Errors: closed (peer sent Close or EOF), peer_unresponsive, socket codes.
   boost::asio::awaitable<Result<WsMessage>> read();
   /// Sends one message; `data` must stay valid until this completes.
-  boost::asio::awaitable<std::error_code> write(std::span<const std::uint8_t> data, bool binary = true);
+  /// `batch`: more messages follow at once, so this one may be held (copied,
+  /// up to 256 KiB in all) and written with them in one system call at the
+  /// next flush(), at the next write without `batch`, or when the limit is
+  /// reached. Whoever batches must flush() before waiting for anything.
+  boost::asio::awaitable<std::error_code> write(std::span<const std::uint8_t> data, bool binary = true,
+                                                bool batch = false);
+  /// Starts writing whatever batched messages are held; does not wait.
+  void flush();
+  /// flush(), then waits until every accepted byte was handed to the socket
+  /// (before a deliberate close, so that held messages are not dropped).
+  boost::asio::awaitable<std::error_code> drain();
   /// Sends a ping control frame.
   boost::asio::awaitable<std::error_code> ping(std::string_view payload = kKeepalivePingData);
   /// Sends a Close frame (code 1000) and waits briefly for the peer's.

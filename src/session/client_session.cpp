@@ -110,8 +110,8 @@ asio::awaitable<int> ClientSession::run() {
       if (source_->last_error()) why += " (last error: " + source_->last_error().message();
       if (source_->last_refused_status()) why += ", HTTP " + std::to_string(source_->last_refused_status());
       if (source_->last_error()) why += ")";
-      say((options_.plugin_mode ? "Cannot perform start session: " : "ssmc: connection to the session failed: ") +
-          why + "\n");
+      say((options_.plugin_mode ? "Cannot perform start session: " : "ssmc: connection to the session failed: ") + why +
+          "\n");
       exit_code_ = options_.plugin_mode ? kExitOk : kExitConnection;
     }
   }
@@ -126,6 +126,11 @@ asio::awaitable<int> ClientSession::run() {
 std::error_code ClientSession::send(wire::PayloadType type, std::span<const std::uint8_t> payload) {
   if (finishing_) return make_error_code(channel::Errc::closed);
   return runner_->send(type, payload);
+}
+
+std::error_code ClientSession::send_with(wire::PayloadType type, std::size_t max_size, channel::PayloadFill fill) {
+  if (finishing_) return make_error_code(channel::Errc::closed);
+  return runner_->send_with(type, max_size, fill);
 }
 
 void ClientSession::set_receive_ready(bool ready) {

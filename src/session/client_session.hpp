@@ -88,6 +88,8 @@ class ClientSession : public ChannelHandler {
 
   // --- for modes
   std::error_code send(wire::PayloadType type, std::span<const std::uint8_t> payload);
+  /// send() with the payload written in place (DataChannel::send_with).
+  std::error_code send_with(wire::PayloadType type, std::size_t max_size, channel::PayloadFill fill);
   /// Ends the session with `exit_code`; `terminate` also calls TerminateSession.
   void finish(int exit_code, bool terminate = false);
   void set_receive_ready(bool ready);

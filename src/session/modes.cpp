@@ -480,8 +480,8 @@ class PortMode final : public Mode, public MuxBridge::Owner {
   }
 
   // MuxBridge::Owner
-  std::error_code send_payload(std::span<const std::uint8_t> payload) override {
-    return session_->send(wire::PayloadType::output, payload);
+  std::error_code send_payload(std::size_t max_size, channel::PayloadFill fill) override {
+    return session_->send_with(wire::PayloadType::output, max_size, fill);
   }
   void pause_input(bool paused) override { session_->set_receive_ready(!paused); }
   void session_failed(std::error_code ec) override {

@@ -16,6 +16,8 @@ mux::TimePoint now() { return mux::Clock::now(); }
 /// A reader blocked on a full smux send buffer is woken by StreamWritable;
 /// this is only a safety net.
 constexpr auto kWritableSafetyWake = std::chrono::seconds(1);
+/// Most chunks one gathered socket write takes (IOV_MAX is 1024).
+constexpr std::size_t kMaxGather = 64;
 }  // namespace
 
 std::shared_ptr<MuxBridge> MuxBridge::create(asio::any_io_executor ex, Options options, Owner& owner) {
@@ -65,19 +67,18 @@ void MuxBridge::on_writable() {
 }
 
 void MuxBridge::flush() {
-  while (!stopped_ && !channel_blocked_) {
-    if (out_.empty()) {
-      if (!mux_.has_output()) break;
-      mux_.poll_output(out_, options_.chunk, now());
-      if (out_.empty()) break;
-    }
-    auto ec = owner_.send_payload(out_);
+  // smux output goes straight into the data-channel frame's payload: the one
+  // copy between a socket read (into smux's stream buffer) and the frame.
+  while (!stopped_ && !channel_blocked_ && mux_.has_output()) {
+    const auto t = now();
+    std::size_t produced = 0;
+    auto fill = [&](std::span<std::uint8_t> payload) { return produced = mux_.poll_output(payload, t); };
+    auto ec = owner_.send_payload(options_.chunk, fill);
     if (ec == make_error_code(channel::Errc::would_block)) {
       channel_blocked_ = true;
       break;
     }
-    out_.clear();
-    if (ec) break;  // channel closed: nothing more can go out
+    if (ec || produced == 0) break;  // channel closed: nothing more can go out
   }
 }
 
@@ -215,12 +216,22 @@ asio::awaitable<void> MuxBridge::writer(std::uint32_t id, std::shared_ptr<Conn> 
       if (conn->reading_done) close_conn(id);
       break;
     }
-    auto& front = conn->to_socket.front();
-    auto [ec, n] = co_await asio::async_write(conn->socket, asio::buffer(front), use_tuple);
+    // Everything queued for this socket leaves in one gathered write
+    // (a download delivers one chunk per data-channel message).
+    conn->gather.clear();
+    std::size_t size = 0;
+    for (const auto& chunk : conn->to_socket) {
+      if (conn->gather.size() == kMaxGather) break;
+      conn->gather.emplace_back(chunk.data(), chunk.size());
+      size += chunk.size();
+    }
+    const std::size_t chunks = conn->gather.size();
+    auto [ec, n] = co_await asio::async_write(conn->socket, conn->gather, use_tuple);
     if (conn->closed || stopped_) break;
-    const std::size_t size = front.size();
-    mux_.recycle(std::move(front));
-    conn->to_socket.pop_front();
+    for (std::size_t i = 0; i < chunks; ++i) {
+      mux_.recycle(std::move(conn->to_socket.front()));
+      conn->to_socket.pop_front();
+    }
     mux_.consumed(id, size, now());
     if (ec) {
       close_conn(id);

@@ -13,14 +13,15 @@
 #include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
+#include <vector>
 
 #include "channel/data_channel.hpp"
 #include "mux/smux_session.hpp"
 #include "util/result.hpp"
+#include "util/ring_queue.hpp"
 
 namespace ssmc::session {
 
@@ -33,9 +34,10 @@ class MuxBridge : public std::enable_shared_from_this<MuxBridge> {
   class Owner {
    public:
     virtual ~Owner() = default;
-    /// Sends one Output payload on the data channel; would_block = retry
-    /// after on_writable().
-    virtual std::error_code send_payload(std::span<const std::uint8_t> payload) = 0;
+    /// Sends one Output payload of at most `max_size` bytes on the data
+    /// channel, written in place by `fill` (DataChannel::send_with);
+    /// would_block = retry after on_writable().
+    virtual std::error_code send_payload(std::size_t max_size, channel::PayloadFill fill) = 0;
     /// Server role: the peer opened `id`; return the connected destination.
     /// On error the bridge FINs the stream.
     virtual asio::awaitable<Result<asio::ip::tcp::socket>> accept_stream(std::uint32_t /*id*/) {
@@ -59,8 +61,7 @@ class MuxBridge : public std::enable_shared_from_this<MuxBridge> {
     /// arrives: up to its receive buffer, or one payload beyond it. A smaller
     /// backlog kills the session when a gap after frame loss is filled and the
     /// held messages arrive at once.
-    std::size_t input_backlog =
-        channel::kDefaultReceiveBufferBytes + 2 * wire::smux_frame_size(wire::kSmuxMaxLength);
+    std::size_t input_backlog = channel::kDefaultReceiveBufferBytes + 2 * wire::smux_frame_size(wire::kSmuxMaxLength);
   };
   struct Stats {
     std::uint64_t connections = 0, active = 0, failed = 0;
@@ -88,7 +89,8 @@ class MuxBridge : public std::enable_shared_from_this<MuxBridge> {
     LocalSocket socket;
     asio::steady_timer writable;    ///< reader waits here on smux would_block
     asio::steady_timer write_wake;  ///< writer waits here for data
-    std::deque<std::vector<std::uint8_t>> to_socket;
+    util::RingQueue<std::vector<std::uint8_t>> to_socket;
+    std::vector<asio::const_buffer> gather;  ///< the writer's buffer list (kept: no allocation per write)
     bool connected = false;
     bool peer_finished = false;
     bool reading_done = false;
@@ -111,7 +113,6 @@ class MuxBridge : public std::enable_shared_from_this<MuxBridge> {
   Owner& owner_;
   mux::SmuxSession mux_;
   std::map<std::uint32_t, std::shared_ptr<Conn>> conns_;
-  std::vector<std::uint8_t> out_;   ///< polled from smux, not yet accepted by the data channel
   asio::steady_timer timer_;
   Stats stats_;
   bool channel_blocked_ = false;

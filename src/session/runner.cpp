@@ -135,6 +135,12 @@ asio::awaitable<void> ChannelRunner::reader(net::WebSocket* ws) {
 
 asio::awaitable<void> ChannelRunner::writer(net::WebSocket* ws) {
   while (transport_ok_) {
+    if (close_when_sent_) {
+      ws->flush();
+      (void)co_await ws->drain();  // bounded: at the flush deadline the timer aborts the socket
+      transport_failed(make_error_code(net::Errc::closed));
+      break;
+    }
     std::span<const std::uint8_t> frame;
     if (!injected_.empty()) {
       write_buf_ = std::move(injected_.front());
@@ -152,6 +158,7 @@ asio::awaitable<void> ChannelRunner::writer(net::WebSocket* ws) {
       const auto t = now();
       auto f = engine_.poll_output(t);
       if (!f) {
+        ws->flush();  // the batch ends: write what the frames below left held
         wake_writer_.expires_at(channel::TimePoint::max());
         writer_waiting_ = true;
         co_await wake_writer_.async_wait(use_tuple);
@@ -167,7 +174,9 @@ asio::awaitable<void> ChannelRunner::writer(net::WebSocket* ws) {
       write_buf_.assign(f->begin(), f->end());
       frame = write_buf_;
     }
-    if (auto ec = co_await ws->write(frame)) {
+    // Batched: consecutive frames leave in one system call (flushed above
+    // when the engine has no more to send).
+    if (auto ec = co_await ws->write(frame, true, true)) {
       transport_failed(ec);
       break;
     }
@@ -234,6 +243,7 @@ void ChannelRunner::pump() {
           asio::detached);
     }
     handler_.on_event(*e);
+    if (auto* data = std::get_if<channel::DataReceived>(&*e)) engine_.recycle(std::move(data->bytes));
   }
   in_pump_ = false;
   check_flush();
@@ -254,6 +264,15 @@ std::error_code ChannelRunner::send(wire::PayloadType type, std::span<const std:
   return ec;
 }
 
+std::error_code ChannelRunner::send_with(wire::PayloadType type, std::size_t max_size, channel::PayloadFill fill) {
+  auto ec = engine_.send_with(type, max_size, fill, now());
+  if (!ec) {
+    wake_writer();
+    rearm_timer();
+  }
+  return ec;
+}
+
 void ChannelRunner::stop(channel::Duration flush_for) {
   if (stopping_) return;
   stopping_ = true;
@@ -266,9 +285,15 @@ void ChannelRunner::stop(channel::Duration flush_for) {
 }
 
 void ChannelRunner::check_flush() {
-  if (stopping_ && transport_ok_ && flush_deadline_ &&
-      ((engine_.unacked_messages() == 0 && injected_.empty()) || now() >= *flush_deadline_)) {
+  if (!stopping_ || !transport_ok_ || !flush_deadline_) return;
+  if (now() >= *flush_deadline_) {
     transport_failed(make_error_code(net::Errc::closed));
+  } else if (engine_.unacked_messages() == 0 && injected_.empty()) {
+    // Everything is out of the engine, but the last frames (a batch, an
+    // injected channel_closed) may still be held by the WebSocket: the
+    // writer drains it, then closes.
+    close_when_sent_ = true;
+    wake_writer();
   }
 }
 

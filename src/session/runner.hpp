@@ -3,7 +3,8 @@
 // meet (ARCHITECTURE.md "one loop, one timer per engine").
 //
 //   reader:  ws.read() -> [filter] -> engine.on_frame(now) -> pump()
-//   writer:  engine.poll_output(now) -> [filter] -> ws.write()   (woken by pump)
+//   writer:  engine.poll_output(now) -> [filter] -> ws.write(batch) ... ws.flush()
+//            (woken by pump; one system call for what it wrote in a row)
 //   timer:   engine.next_deadline() -> engine.on_timer(now) -> pump()
 //   pump():  engine events -> ChannelHandler, wake writer, re-arm timer
 //
@@ -93,6 +94,8 @@ class ChannelRunner {
 
   /// Queues a stream message (see DataChannel::send) and wakes the writer.
   std::error_code send(wire::PayloadType type, std::span<const std::uint8_t> payload);
+  /// The same with the payload written in place (DataChannel::send_with).
+  std::error_code send_with(wire::PayloadType type, std::size_t max_size, channel::PayloadFill fill);
   /// Ends run(): closes the transport after flushing what is queued for at
   /// most `flush_for` (0 = drop at once).
   void stop(channel::Duration flush_for = channel::Duration::zero());
@@ -152,6 +155,7 @@ class ChannelRunner {
   bool stopping_ = false;
   bool in_pump_ = false;
   bool writer_waiting_ = false;
+  bool close_when_sent_ = false;  ///< stop(): all acked; the writer drains the socket, then closes
   channel::TimePoint armed_ = channel::TimePoint::min();  ///< engine_timer_'s expiry; min = loop not waiting
   std::optional<channel::TimePoint> flush_deadline_;
   std::error_code last_error_;

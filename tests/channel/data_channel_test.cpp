@@ -1,6 +1,8 @@
 // Behaviour of the data-channel engine, one rule per test (spec 03, 04).
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include "channel/data_channel.hpp"
 #include "sim/network_sim.hpp"
 
@@ -214,6 +216,57 @@ TEST(DataChannel, SendWindowAppliesBackPressureAndNeverEvicts) {
   EXPECT_TRUE(std::holds_alternative<Writable>(ev[0]));
   EXPECT_EQ(c.e.unacked_messages(), 2u);
   EXPECT_FALSE(c.e.send(PayloadType::output, b, T(6)));
+}
+
+TEST(DataChannel, SendWithWritesThePayloadInPlaceLikeSend) {
+  RunningClient a, b;  // same seeds: the same message ids
+  const std::string text = "hello, in place";
+  ASSERT_FALSE(a.e.send(PayloadType::output, wire::as_bytes(text), T(1)));
+  std::size_t offered = 0;
+  auto fill = [&](std::span<std::uint8_t> room) {
+    offered = room.size();
+    std::memcpy(room.data(), text.data(), text.size());
+    return text.size();
+  };
+  ASSERT_FALSE(b.e.send_with(PayloadType::output, 1024, fill, T(1)));
+  EXPECT_EQ(offered, 1024u);
+  const auto fa = outputs(a.e, T(1)), fb = outputs(b.e, T(1));
+  ASSERT_EQ(fa.size(), 1u);
+  ASSERT_EQ(fb.size(), 1u);
+  EXPECT_EQ(fa[0], fb[0]);  // byte for byte: header, digest, payload length
+  EXPECT_EQ(b.e.unacked_messages(), 1u);
+  // The newline quirk applies to in-place payloads too.
+  auto newline = [](std::span<std::uint8_t> room) {
+    room[0] = '\n';
+    return std::size_t{1};
+  };
+  ASSERT_FALSE(b.e.send_with(PayloadType::output, 16, newline, T(2)));
+  const auto nl = outputs(b.e, T(2));
+  ASSERT_EQ(nl.size(), 1u);
+  EXPECT_EQ(std::string(dec(nl[0]).payload.begin(), dec(nl[0]).payload.end()), "\r");
+}
+
+TEST(DataChannel, SendWithNothingWrittenSendsNothingAndAFullWindowNeverCallsTheFill) {
+  Config cfg;
+  cfg.send_window_messages = 1;
+  RunningClient c(cfg);
+  auto nothing = [](std::span<std::uint8_t>) { return std::size_t{0}; };
+  EXPECT_FALSE(c.e.send_with(PayloadType::output, 1024, nothing, T(1)));
+  EXPECT_TRUE(outputs(c.e, T(1)).empty());
+  EXPECT_EQ(c.e.unacked_messages(), 0u);
+  const std::uint8_t b[] = {'a'};
+  ASSERT_FALSE(c.e.send(PayloadType::output, b, T(1)));
+  bool called = false;
+  auto fill = [&](std::span<std::uint8_t> room) {
+    called = true;
+    room[0] = 'x';
+    return std::size_t{1};
+  };
+  EXPECT_EQ(c.e.send_with(PayloadType::output, 1024, fill, T(1)), make_error_code(Errc::would_block));
+  EXPECT_FALSE(called);
+  EXPECT_EQ(c.e.send_with(PayloadType::output, cfg.max_payload + 1, fill, T(1)),
+            make_error_code(Errc::payload_too_large));
+  EXPECT_FALSE(called);
 }
 
 TEST(DataChannel, EveryExpiredMessageIsResentWithinOneRto) {

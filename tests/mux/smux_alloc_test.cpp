@@ -5,25 +5,9 @@
 // only).
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <cstdlib>
-#include <new>
-
 #include "mux/smux_session.hpp"
 #include "mux_test_support.hpp"
-
-namespace {
-std::atomic<bool> g_counting{false};
-std::atomic<std::size_t> g_allocations{0};
-}  // namespace
-
-void* operator new(std::size_t n) {
-  if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+#include "support/counting_new.hpp"
 
 namespace ssmc::mux {
 namespace {
@@ -85,12 +69,13 @@ TEST(SmuxAllocation, SteadyStateBulkTransferDoesNotAllocate) {
   ASSERT_FALSE(pair.corrupt);
   const std::size_t before = pair.received;
 
-  g_allocations = 0;
-  g_counting = true;
-  for (int i = 0; i < 200; ++i, now += std::chrono::seconds(1)) pair.round(now);
-  g_counting = false;
-
-  EXPECT_EQ(g_allocations.load(), 0u);
+  std::size_t allocations = 0;
+  {
+    ssmc::test::AllocationCounter counter;
+    for (int i = 0; i < 200; ++i, now += std::chrono::seconds(1)) pair.round(now);
+    allocations = counter.count();
+  }
+  EXPECT_EQ(allocations, 0u);
   EXPECT_FALSE(pair.corrupt);
   EXPECT_GT(pair.received - before, std::size_t{200} * 200 * 1024) << "data flowed";
   EXPECT_FALSE(pair.client.dead());

@@ -227,6 +227,102 @@ TEST(WebSocket, SilentPeerIsDetectedByTheIdleTimeout) {
   });
 }
 
+/// Payload of the i-th message of the batching tests: its index, then filler.
+std::vector<std::uint8_t> numbered(std::size_t i, std::size_t size) {
+  std::vector<std::uint8_t> m(size, static_cast<std::uint8_t>(i * 13));
+  const std::string head = std::to_string(i) + ":";
+  std::copy(head.begin(), head.end(), m.begin());
+  return m;
+}
+
+TEST(WebSocket, BatchedWritesShareSystemCallsAndWaitForTheFlush) {
+  asio::io_context io;
+  auto server = HttpServer::start(io.get_executor(), "127.0.0.1", 0, std::nullopt, echo_handlers());
+  ASSERT_TRUE(server);
+  run(io, [&]() -> awaitable<void> {
+    auto ep = parse_endpoint("ws://127.0.0.1:" + std::to_string((*server)->port()) + "/");
+    auto ws = co_await WebSocket::connect(io.get_executor(), *ep, default_ws);
+    EXPECT_TRUE(ws);
+    auto& w = **ws;
+    // Held: nothing reaches the echo server before flush().
+    const auto first = numbered(0, 100);
+    EXPECT_FALSE(co_await w.write(first, true, true));
+    bool echoed = false;
+    std::vector<std::uint8_t> got;
+    asio::co_spawn(
+        io,
+        [&]() -> awaitable<void> {
+          auto m = co_await w.read();
+          if (m) got.assign(m->data.begin(), m->data.end());
+          echoed = true;
+        },
+        asio::detached);
+    asio::steady_timer t(io, std::chrono::milliseconds(300));
+    co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+    EXPECT_FALSE(echoed) << "a batched message left before flush()";
+    const auto writes_before = w.stats().socket_writes;
+    w.flush();
+    while (!echoed) {
+      t.expires_after(std::chrono::milliseconds(5));
+      co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+    EXPECT_EQ(got, first);
+    EXPECT_EQ(w.stats().socket_writes, writes_before + 1);
+    // 200 messages of 1 KiB in a batch: a handful of system calls, all echoed in order.
+    constexpr std::size_t kCount = 200;
+    std::vector<std::vector<std::uint8_t>> sent;
+    for (std::size_t i = 1; i <= kCount; ++i) sent.push_back(numbered(i, 1024));
+    const auto writes_start = w.stats().socket_writes;
+    for (const auto& m : sent) EXPECT_FALSE(co_await w.write(m, true, true));
+    w.flush();
+    EXPECT_LE(w.stats().socket_writes - writes_start, 2u);
+    for (const auto& m : sent) {
+      auto r = co_await w.read();
+      EXPECT_TRUE(r);
+      if (!r) break;
+      EXPECT_TRUE(std::equal(r->data.begin(), r->data.end(), m.begin(), m.end()));
+    }
+    co_await w.close_gracefully();
+  });
+}
+
+TEST(WebSocket, BatchOverTheLimitFlushesItselfAndSmallMessagesArriveInOrder) {
+  asio::io_context io;
+  ServerHandlers h = echo_handlers();
+  // Asked for N, the server batch-writes N small messages and never flushes:
+  // the coalescing limit alone must push them out, and the client reads them
+  // back to back (several per socket read).
+  constexpr std::size_t kCount = 3000, kSize = 200;
+  h.on_websocket = [&](HttpRequest, std::unique_ptr<WebSocket> ws, PeerInfo) -> awaitable<void> {
+    auto ask = co_await ws->read();
+    if (!ask) co_return;
+    for (std::size_t i = 0; i < kCount; ++i) {
+      const auto m = numbered(i, kSize);
+      if (co_await ws->write(m, true, true)) co_return;
+    }
+    auto rest = co_await ws->read();  // held until the client's close; then flushed by it
+    (void)rest;
+  };
+  auto server = HttpServer::start(io.get_executor(), "127.0.0.1", 0, std::nullopt, h);
+  ASSERT_TRUE(server);
+  run(io, [&]() -> awaitable<void> {
+    auto ep = parse_endpoint("ws://127.0.0.1:" + std::to_string((*server)->port()) + "/");
+    auto ws = co_await WebSocket::connect(io.get_executor(), *ep, default_ws);
+    EXPECT_TRUE(ws);
+    const std::uint8_t go[] = {'g'};
+    EXPECT_FALSE(co_await (*ws)->write(go));
+    // Everything up to the last full 256 KiB is pushed out by the limit.
+    const std::size_t expect = (kCount * (kSize + 4)) / (256 * 1024) * (256 * 1024) / (kSize + 4);
+    for (std::size_t i = 0; i + 1 < expect; ++i) {
+      auto r = co_await (*ws)->read();
+      EXPECT_TRUE(r);
+      if (!r) break;
+      EXPECT_EQ(std::vector<std::uint8_t>(r->data.begin(), r->data.end()), numbered(i, kSize));
+    }
+    (*ws)->abort();
+  });
+}
+
 // ------------------------------------------------------------------------
 // Faults HttpServer never produces, from a peer scripted byte by byte.
 

@@ -1,0 +1,220 @@
+// Internal to src/net: a stream layer between Beast's WebSocket and the socket
+// (or TLS) stream that saves system calls on the data path (issue #8 "batched
+// writes where the protocol allows"):
+//
+//  - Writes: while the owner holds (WebSocket::write(..., batch = true)),
+//    accepted bytes are appended to a buffer and written with one call when
+//    the owner flushes (WebSocket::flush()) or kCoalesceLimitBytes are
+//    buffered. Not holding, a write with nothing buffered goes straight to
+//    the socket, as without this layer. A write that finds the buffer at its
+//    limit waits until a flush drains it (backpressure).
+//  - Reads: Beast reads frame headers and small messages through a 1536-byte
+//    buffer, one read per ~1 KiB message; small reads are served from a
+//    kReadBufferBytes buffer filled by one read. Large reads go straight
+//    through (no copy).
+//
+// Byte order on the wire is the order of the writes; nothing is reordered.
+// An error of a buffered write is reported by the next write.
+#pragma once
+
+#include <boost/asio/append.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/role.hpp>
+#include <boost/beast/websocket/teardown.hpp>
+#include <cstdint>
+#include <memory>
+#include <utility>
+#include <vector>
+
+namespace ssmc::net::detail {
+
+/// Bytes held before a flush starts on its own.
+inline constexpr std::size_t kCoalesceLimitBytes = 256 * 1024;
+/// Read-ahead buffer for small reads.
+inline constexpr std::size_t kReadBufferBytes = 64 * 1024;
+/// Reads asking for at least this much bypass the read-ahead buffer.
+inline constexpr std::size_t kDirectReadBytes = 16 * 1024;
+
+template <class Next>
+class CoalescingStream {
+ public:
+  using next_layer_type = Next;
+  using executor_type = typename Next::executor_type;
+
+  explicit CoalescingStream(Next&& next) : next_(std::move(next)), st_(std::make_shared<State>(next_.get_executor())) {}
+  CoalescingStream(CoalescingStream&&) = default;
+  CoalescingStream& operator=(CoalescingStream&&) = delete;
+  ~CoalescingStream() {
+    if (!st_) return;
+    st_->dead = true;
+    st_->drained.cancel();
+  }
+
+  Next& next_layer() { return next_; }
+  const Next& next_layer() const { return next_; }
+  executor_type get_executor() { return next_.get_executor(); }
+  std::uint64_t socket_writes() const { return st_->writes; }
+
+  /// While held, writes are buffered (up to kCoalesceLimitBytes); releasing
+  /// starts writing what is buffered.
+  void hold(bool on) {
+    st_->hold = on;
+    if (!on && !st_->flushing && !st_->pending.empty()) start_flush();
+  }
+
+  /// Completes when nothing is buffered or being written (or the stream failed).
+  template <class Token>
+  auto async_drain(Token&& token) {
+    return boost::asio::async_initiate<Token, void(boost::system::error_code)>(
+        [this](auto handler) { drain(std::move(handler)); }, token);
+  }
+
+  template <class Buffers, class Token>
+  auto async_write_some(const Buffers& buffers, Token&& token) {
+    return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
+        [this](auto handler, const Buffers& b) { write(std::move(handler), b); }, token, buffers);
+  }
+
+  template <class Buffers, class Token>
+  auto async_read_some(const Buffers& buffers, Token&& token) {
+    return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
+        [this](auto handler, const Buffers& b) { read(std::move(handler), b); }, token, buffers);
+  }
+
+ private:
+  struct State {
+    explicit State(const executor_type& ex) : drained(ex, boost::asio::steady_timer::time_point::max()) {}
+    std::vector<std::uint8_t> pending;   ///< accepted, not yet handed to the socket
+    std::vector<std::uint8_t> inflight;  ///< being written by the flush
+    std::vector<std::uint8_t> rbuf;      ///< read-ahead (allocated on first use)
+    std::size_t rpos = 0, rend = 0;
+    bool flushing = false, hold = false, dead = false;
+    std::uint64_t writes = 0;         ///< write operations started on the next layer
+    boost::system::error_code error;  ///< sticky: a flush failed
+    /// Cancelled whenever a flush ends: wakes a writer or drain waiting for room.
+    boost::asio::basic_waitable_timer<boost::asio::steady_timer::clock_type,
+                                      boost::asio::wait_traits<boost::asio::steady_timer::clock_type>, executor_type>
+        drained;
+  };
+
+  /// Completes `handler` with `args` from the event loop, never inline.
+  template <class Handler, class... Args>
+  void post_result(Handler&& handler, Args... args) {
+    auto ex = boost::asio::get_associated_executor(handler, next_.get_executor());
+    boost::asio::post(ex, boost::asio::append(std::forward<Handler>(handler), args...));
+  }
+
+  void start_flush() {
+    auto st = st_;
+    st->flushing = true;
+    ++st->writes;
+    st->inflight.swap(st->pending);
+    st->pending.clear();
+    boost::asio::async_write(next_, boost::asio::buffer(st->inflight),
+                             [this, st](boost::system::error_code ec, std::size_t) {
+                               st->flushing = false;
+                               st->inflight.clear();
+                               if (ec && !st->error) st->error = ec;
+                               if (!st->dead && !st->error && !st->pending.empty() &&
+                                   (!st->hold || st->pending.size() >= kCoalesceLimitBytes)) {
+                                 start_flush();
+                               }
+                               st->drained.cancel();
+                             });
+  }
+
+  template <class Handler, class Buffers>
+  void write(Handler handler, const Buffers& buffers) {
+    auto& st = *st_;
+    if (st.error) return post_result(std::move(handler), st.error, std::size_t{0});
+    if (!st.flushing && st.pending.empty() && !st.hold) {
+      ++st.writes;
+      next_.async_write_some(buffers, std::move(handler));  // nothing to merge with
+      return;
+    }
+    if (st.pending.size() >= kCoalesceLimitBytes) {
+      if (!st.flushing) {
+        start_flush();
+      } else {
+        // Wait for the flush in flight, then try again.
+        st.drained.async_wait(
+            [this, st = st_, handler = std::move(handler), buffers](boost::system::error_code) mutable {
+              if (st->dead) return handler(boost::asio::error::operation_aborted, std::size_t{0});
+              write(std::move(handler), buffers);
+            });
+        return;
+      }
+    }
+    const std::size_t n = boost::asio::buffer_size(buffers);
+    const std::size_t at = st.pending.size();
+    st.pending.resize(at + n);
+    boost::asio::buffer_copy(boost::asio::buffer(st.pending.data() + at, n), buffers);
+    if (!st.flushing && (!st.hold || st.pending.size() >= kCoalesceLimitBytes)) start_flush();
+    post_result(std::move(handler), boost::system::error_code{}, n);
+  }
+
+  template <class Handler>
+  void drain(Handler handler) {
+    auto& st = *st_;
+    if (st.error || (!st.flushing && st.pending.empty())) return post_result(std::move(handler), st.error);
+    if (!st.flushing) start_flush();
+    st.drained.async_wait([this, st = st_, handler = std::move(handler)](boost::system::error_code) mutable {
+      if (st->dead) return handler(boost::system::error_code(boost::asio::error::operation_aborted));
+      drain(std::move(handler));
+    });
+  }
+
+  template <class Buffers>
+  static std::size_t take_buffered(State& st, const Buffers& buffers) {
+    const std::size_t n =
+        boost::asio::buffer_copy(buffers, boost::asio::buffer(st.rbuf.data() + st.rpos, st.rend - st.rpos));
+    st.rpos += n;
+    return n;
+  }
+
+  template <class Handler, class Buffers>
+  void read(Handler handler, const Buffers& buffers) {
+    auto& st = *st_;
+    if (st.rpos < st.rend)
+      return post_result(std::move(handler), boost::system::error_code{}, take_buffered(st, buffers));
+    if (boost::asio::buffer_size(buffers) >= kDirectReadBytes) {
+      next_.async_read_some(buffers, std::move(handler));
+      return;
+    }
+    if (st.rbuf.empty()) st.rbuf.resize(kReadBufferBytes);
+    next_.async_read_some(boost::asio::buffer(st.rbuf), [st = st_, handler = std::move(handler), buffers](
+                                                            boost::system::error_code ec, std::size_t n) mutable {
+      st->rpos = 0;
+      st->rend = n;
+      const std::size_t got = take_buffered(*st, buffers);
+      handler(got > 0 ? boost::system::error_code{} : ec, got);
+    });
+  }
+
+  Next next_;
+  std::shared_ptr<State> st_;
+};
+
+// Beast's WebSocket closes its next layer through these (found by ADL): what
+// is buffered goes out first, then the next layer's own teardown.
+template <class Next>
+void teardown(boost::beast::role_type role, CoalescingStream<Next>& stream, boost::system::error_code& ec) {
+  using boost::beast::websocket::teardown;
+  teardown(role, stream.next_layer(), ec);
+}
+
+template <class Next, class Handler>
+void async_teardown(boost::beast::role_type role, CoalescingStream<Next>& stream, Handler&& handler) {
+  stream.async_drain([role, &stream, handler = std::forward<Handler>(handler)](boost::system::error_code ec) mutable {
+    // Aborted: the socket is closed, or `stream` itself is gone.
+    if (ec == boost::asio::error::operation_aborted) return handler(ec);
+    using boost::beast::websocket::async_teardown;
+    async_teardown(role, stream.next_layer(), std::move(handler));
+  });
+}
+
+}  // namespace ssmc::net::detail
