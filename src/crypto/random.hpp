@@ -17,6 +17,8 @@ public:
 };
 
 /// Cryptographically secure bytes from OpenSSL's RAND_bytes. Thread-safe.
+/// Small requests (message ids, nonces) come from a per-thread block drawn
+/// from RAND_bytes 4 KiB at a time; a forked child starts a fresh block.
 RandomSource& system_random();
 
 /// Reproducible pseudo-random bytes (std::mt19937_64) for tests and the
