@@ -4,8 +4,10 @@
 #include <boost/beast/websocket.hpp>
 #include <variant>
 
+#include "crypto/random.hpp"
 #include "net/detail/beast.hpp"
 #include "net/detail/coalescing_stream.hpp"
+#include "net/ws_frame.hpp"
 
 namespace ssmc::net {
 
@@ -17,11 +19,6 @@ namespace {
 constexpr std::string_view kUserAgent = "ssmc";
 /// How long close_gracefully waits for the peer's Close.
 constexpr std::chrono::seconds kCloseTimeout{2};
-/// Beast masks a client's outgoing message through a buffer of this size, one
-/// next-layer write per buffer-full: a 64 KiB payload (the largest
-/// --payload-size) plus its frame header goes out in one piece.
-constexpr std::size_t kMaskBufferBytes = 64 * 1024 + 64;
-
 template <class S>
 using WsOver = websocket::stream<CoalescingStream<S>>;
 
@@ -49,6 +46,27 @@ struct WebSocket::Impl {
   beast::flat_buffer buffer;
   WsStats stats;
   bool open = true;
+  bool is_client = true;  ///< client frames are masked (RFC 6455 §5.3)
+
+  /// One data message, framed here (ws_frame.hpp) straight into the
+  /// coalescing layer's buffer: Beast's write operation per message cost
+  /// more than the rest of a message's path (issue #8). Beast keeps reading
+  /// every frame and writing the control frames.
+  template <class W>
+  asio::awaitable<boost::system::error_code> write_message(W& stream, std::span<const std::uint8_t> data, bool binary,
+                                                           bool batch) {
+    auto& layer = stream.next_layer();
+    while (layer.full() && !layer.error()) (void)co_await layer.async_wait_room(use_tuple);
+    if (layer.error()) co_return layer.error();
+    layer.set_hold(batch);
+    WsMaskKey key{};
+    if (is_client) crypto::system_random().fill(key);
+    write_ws_frame(layer.append(ws_frame_size(data.size(), is_client)), binary, data, is_client ? &key : nullptr);
+    layer.commit();
+    if (batch) co_return boost::system::error_code{};
+    auto [ec] = co_await layer.async_drain(use_tuple);  // written through, as an unbatched write promises
+    co_return ec;
+  }
 
   template <class F>
   decltype(auto) visit(F&& f) {
@@ -69,8 +87,8 @@ struct WebSocket::Impl {
     w.set_option(t);
     w.read_message_max(max_message);
     w.auto_fragment(false);
-    w.write_buffer_bytes(kMaskBufferBytes);
     w.binary(true);
+    is_client = client;
     w.control_callback([this](websocket::frame_type kind, beast::string_view) {
       if (kind == websocket::frame_type::ping) ++stats.pings_in;
       if (kind == websocket::frame_type::pong) ++stats.pongs_in;
@@ -178,17 +196,13 @@ asio::awaitable<Result<WsMessage>> WebSocket::read() {
 asio::awaitable<std::error_code> WebSocket::write(std::span<const std::uint8_t> data, bool binary, bool batch) {
   auto& impl = *impl_;
   if (!impl.open) co_return make_error_code(Errc::closed);
-  auto [ec, n] = co_await impl.visit([&](auto& ws) {
-    ws.next_layer().hold(batch);
-    ws.binary(binary);
-    return ws.async_write(asio::buffer(data.data(), data.size()), use_tuple);
-  });
+  const auto ec = co_await impl.visit([&](auto& w) { return impl.write_message(w, data, binary, batch); });
   if (ec) {
     impl.open = false;
     co_return map_error(ec);
   }
   ++impl.stats.messages_out;
-  impl.stats.bytes_out += n;
+  impl.stats.bytes_out += data.size();
   co_return std::error_code{};
 }
 

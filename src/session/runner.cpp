@@ -3,12 +3,16 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 namespace ssmc::session {
 
 namespace {
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+/// Passes through the event loop the writer makes, finding nothing more to
+/// write, before it ends a batch with a flush.
+constexpr int kBatchIdlePasses = 1;
 channel::TimePoint now() { return channel::Clock::now(); }
 }  // namespace
 
@@ -134,6 +138,7 @@ asio::awaitable<void> ChannelRunner::reader(net::WebSocket* ws) {
 }
 
 asio::awaitable<void> ChannelRunner::writer(net::WebSocket* ws) {
+  int idle_passes = 0;  // passes through the event loop with nothing to write, since the last frame
   while (transport_ok_) {
     if (close_when_sent_) {
       ws->flush();
@@ -157,7 +162,17 @@ asio::awaitable<void> ChannelRunner::writer(net::WebSocket* ws) {
     } else {
       const auto t = now();
       auto f = engine_.poll_output(t);
+      if (!f && idle_passes < kBatchIdlePasses) {
+        // Before ending the batch, let what is ready run (socket reads that
+        // queue more output): one pass through the event loop per batch, for
+        // fewer, larger writes. (Measured at 1 KiB payloads: one pass beat
+        // none and two, and a pass after every frame.)
+        ++idle_passes;
+        co_await asio::post(ex_, asio::use_awaitable);
+        continue;
+      }
       if (!f) {
+        idle_passes = 0;
         ws->flush();  // the batch ends: write what the frames below left held
         wake_writer_.expires_at(channel::TimePoint::max());
         writer_waiting_ = true;
@@ -173,6 +188,7 @@ asio::awaitable<void> ChannelRunner::writer(net::WebSocket* ws) {
       }
       write_buf_.assign(f->begin(), f->end());
       frame = write_buf_;
+      idle_passes = 0;
     }
     // Batched: consecutive frames leave in one system call (flushed above
     // when the engine has no more to send).

@@ -27,6 +27,7 @@
 #include <boost/beast/websocket/teardown.hpp>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -64,6 +65,37 @@ class CoalescingStream {
   void hold(bool on) {
     st_->hold = on;
     if (!on && !st_->flushing && !st_->pending.empty()) start_flush();
+  }
+
+  // Direct appends: bytes framed by the owner (whole WebSocket frames),
+  // added synchronously between Beast's writes. Safe at any time: a write
+  // Beast hands this layer is taken whole (buffered, or written to the end
+  // before anything else), so frames never interleave.
+
+  /// `n` more bytes at the end of what is held, to be filled at once; then commit().
+  std::span<std::uint8_t> append(std::size_t n) {
+    auto& p = st_->pending;
+    const std::size_t at = p.size();
+    p.resize(at + n);
+    return std::span<std::uint8_t>(p).subspan(at);
+  }
+  /// Starts writing unless held (and below the limit).
+  void commit() {
+    auto& st = *st_;
+    if (!st.flushing && (!st.hold || st.pending.size() >= kCoalesceLimitBytes)) start_flush();
+  }
+  /// Sets whether writes are held without starting a flush (append() then commit()).
+  void set_hold(bool on) { st_->hold = on; }
+  /// At the limit: wait (async_wait_room) before appending more.
+  bool full() const { return st_->pending.size() >= kCoalesceLimitBytes; }
+  /// A write failed; every later one fails with this.
+  const boost::system::error_code& error() const { return st_->error; }
+
+  /// Completes when below the limit again (or the stream failed).
+  template <class Token>
+  auto async_wait_room(Token&& token) {
+    return boost::asio::async_initiate<Token, void(boost::system::error_code)>(
+        [this](auto handler) { wait_room(std::move(handler)); }, token);
   }
 
   /// Completes when nothing is buffered or being written (or the stream failed).
@@ -115,16 +147,18 @@ class CoalescingStream {
     st->inflight.swap(st->pending);
     st->pending.clear();
     boost::asio::async_write(next_, boost::asio::buffer(st->inflight),
-                             [this, st](boost::system::error_code ec, std::size_t) {
-                               st->flushing = false;
-                               st->inflight.clear();
-                               if (ec && !st->error) st->error = ec;
-                               if (!st->dead && !st->error && !st->pending.empty() &&
-                                   (!st->hold || st->pending.size() >= kCoalesceLimitBytes)) {
-                                 start_flush();
-                               }
-                               st->drained.cancel();
-                             });
+                             [this, st](boost::system::error_code ec, std::size_t) { flushed(st, ec); });
+  }
+
+  /// A write to the next layer ended: go on with what was buffered meanwhile.
+  void flushed(const std::shared_ptr<State>& st, boost::system::error_code ec) {
+    st->flushing = false;
+    st->inflight.clear();
+    if (ec && !st->error) st->error = ec;
+    if (!st->dead && !st->error && !st->pending.empty() && (!st->hold || st->pending.size() >= kCoalesceLimitBytes)) {
+      start_flush();  // `this` is alive: not dead
+    }
+    st->drained.cancel();
   }
 
   template <class Handler, class Buffers>
@@ -132,8 +166,16 @@ class CoalescingStream {
     auto& st = *st_;
     if (st.error) return post_result(std::move(handler), st.error, std::size_t{0});
     if (!st.flushing && st.pending.empty() && !st.hold) {
+      // Nothing to merge with: straight to the socket, written whole (so
+      // that a direct append cannot land inside it).
       ++st.writes;
-      next_.async_write_some(buffers, std::move(handler));  // nothing to merge with
+      st.flushing = true;
+      boost::asio::async_write(
+          next_, buffers,
+          [this, st = st_, handler = std::move(handler)](boost::system::error_code ec, std::size_t n) mutable {
+            flushed(st, ec);
+            handler(ec, n);
+          });
       return;
     }
     if (st.pending.size() >= kCoalesceLimitBytes) {
@@ -165,6 +207,17 @@ class CoalescingStream {
     st.drained.async_wait([this, st = st_, handler = std::move(handler)](boost::system::error_code) mutable {
       if (st->dead) return handler(boost::system::error_code(boost::asio::error::operation_aborted));
       drain(std::move(handler));
+    });
+  }
+
+  template <class Handler>
+  void wait_room(Handler handler) {
+    auto& st = *st_;
+    if (!st.flushing && st.pending.size() >= kCoalesceLimitBytes) start_flush();
+    if (st.error || st.pending.size() < kCoalesceLimitBytes) return post_result(std::move(handler), st.error);
+    st.drained.async_wait([this, st = st_, handler = std::move(handler)](boost::system::error_code) mutable {
+      if (st->dead) return handler(boost::system::error_code(boost::asio::error::operation_aborted));
+      wait_room(std::move(handler));
     });
   }
 
