@@ -366,6 +366,7 @@ class SmuxSession {
   void forget(Stream& s);
   void schedule(Stream& s);
   void check_writable();
+  std::size_t writable_threshold() const noexcept;
   void die(std::error_code ec);
   std::vector<std::uint8_t> take_spare();
 
@@ -396,6 +397,8 @@ class SmuxSession {
   detail::RingQueue<std::uint32_t> upd_list_;         ///< v2 streams with upd_pending
   detail::RingQueue<std::uint32_t> rr_;               ///< streams with sendable data, round-robin order
   std::vector<std::uint32_t> blocked_;                ///< streams owed a StreamWritable
+  std::size_t freed_since_check_ = 0;                 ///< send bytes drained since check_writable()
+  bool wake_check_ = false;                           ///< a blocked stream's own buffer drained
   std::vector<std::vector<std::uint8_t>> send_pool_;  ///< storage of drained send queues
   std::size_t queued_send_ = 0;
   Current cur_;
