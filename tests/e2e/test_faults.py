@@ -115,9 +115,12 @@ class Faults(unittest.TestCase):
         self.assertEqual(e2e.echo_roundtrip_halfclose(addr, b"still-here", timeout=60), b"still-here")
 
     def test_basic_forward_survives_drops(self):
-        self.start("--drop-client-after", "40", *LOSSY)  # every leg is cut after 40 frames
+        # Every leg is cut after 200 frames. (Fewer livelock since batched writes: after a resume the
+        # agent resends its whole backlog in one write, and with a backlog over about N/2 frames every
+        # leg dies before an acknowledgement gets through; docs/emulator.md, --drop-client-after.)
+        self.start("--drop-client-after", "200", *LOSSY)
         fwd, addr = self.forward(target=OLD_AGENT)
-        payload = os.urandom(512 * 1024)
+        payload = os.urandom(2 << 20)
         got = e2e.echo_roundtrip_exact(addr, payload, timeout=120)
         self.assertEqual(e2e.sha256(got), e2e.sha256(payload), fwd.stderr_text())
         self.assertIn("ssmc: reconnected", fwd.stderr_text())
@@ -138,11 +141,11 @@ class Faults(unittest.TestCase):
         self.assertIn(b"ssmc: reconnected", cp.stderr)
 
     def test_stalled_consumer_holds_the_client_back_without_loss(self):
-        # The agent takes input for 0.3 s, then stops for 1 s (nothing delivered, nothing acknowledged), and
-        # so on: ssmc's window fills and it retransmits into the stall. 4 connections x 4 MiB both ways
-        # (longer than one 0.3 s phase) still arrive intact, and a stall is not mistaken for a dead
+        # The agent takes input for 0.05 s, then stops for 1 s (nothing delivered, nothing acknowledged),
+        # and so on: ssmc's window fills and it retransmits into the stall. 4 connections x 4 MiB both ways
+        # (longer than one 0.05 s phase) still arrive intact, and a stall is not mistaken for a dead
         # connection (no reconnect).
-        self.start("--stall-consumer-every", "0.3", "--stall-consumer-for", "1", log_level="info")
+        self.start("--stall-consumer-every", "0.05", "--stall-consumer-for", "1", log_level="info")
         fwd, addr = self.forward()
         payloads = [os.urandom(4 << 20) for _ in range(4)]
         t0 = time.monotonic()
