@@ -536,7 +536,11 @@ std::size_t SmuxSession::poll_output(std::span<std::uint8_t> out, TimePoint) {
   // stream's own buffer drained, when half a buffer was freed in all since
   // the last scan, or when the queue is empty: a wake-up comes at most half
   // a buffer of output late, and never later than the end of the queue.
-  if (!blocked_.empty() && (wake_check_ || queued_send_ == 0 || freed_since_check_ >= writable_threshold())) {
+  // Also when the session's room crossed the threshold since the last scan
+  // (a stream blocked on the session's limit alone).
+  const std::size_t session_room = config_.max_session_send_buffer - queued_send_;
+  if (!blocked_.empty() && (wake_check_ || queued_send_ == 0 || freed_since_check_ >= writable_threshold() ||
+                            (session_room >= writable_threshold() && session_room_at_check_ < writable_threshold()))) {
     check_writable();
   }
   return produced;
@@ -564,6 +568,7 @@ std::size_t SmuxSession::writable_threshold() const noexcept {
 void SmuxSession::check_writable() {
   wake_check_ = false;
   freed_since_check_ = 0;
+  session_room_at_check_ = config_.max_session_send_buffer - queued_send_;
   const std::size_t want = writable_threshold();
   std::size_t keep = 0;
   for (const std::uint32_t id : blocked_) {

@@ -399,6 +399,7 @@ class SmuxSession {
   std::vector<std::uint32_t> blocked_;                ///< streams owed a StreamWritable
   std::size_t freed_since_check_ = 0;                 ///< send bytes drained since check_writable()
   bool wake_check_ = false;                           ///< a blocked stream's own buffer drained
+  std::size_t session_room_at_check_ = 0;             ///< session send room at the last check_writable()
   std::vector<std::vector<std::uint8_t>> send_pool_;  ///< storage of drained send queues
   std::size_t queued_send_ = 0;
   Current cur_;

@@ -58,6 +58,8 @@ struct WebSocket::Impl {
     auto& layer = stream.next_layer();
     while (layer.full() && !layer.error()) (void)co_await layer.async_wait_room(use_tuple);
     if (layer.error()) co_return layer.error();
+    // No data after a Close either side sent (RFC 6455 §5.5.1).
+    if (!stream.is_open()) co_return boost::system::error_code(websocket::error::closed);
     layer.set_hold(batch);
     WsMaskKey key{};
     if (is_client) crypto::system_random().fill(key);

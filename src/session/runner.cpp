@@ -13,6 +13,10 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 /// Passes through the event loop the writer makes, finding nothing more to
 /// write, before it ends a batch with a flush.
 constexpr int kBatchIdlePasses = 1;
+/// A batch is flushed after this many bytes even while frames keep coming,
+/// so that no frame waits behind more than this (and round-trip samples stay
+/// close to the network's).
+constexpr std::size_t kMaxBatchBytes = 64 * 1024;
 channel::TimePoint now() { return channel::Clock::now(); }
 }  // namespace
 
@@ -138,7 +142,8 @@ asio::awaitable<void> ChannelRunner::reader(net::WebSocket* ws) {
 }
 
 asio::awaitable<void> ChannelRunner::writer(net::WebSocket* ws) {
-  int idle_passes = 0;  // passes through the event loop with nothing to write, since the last frame
+  int idle_passes = 0;      // passes through the event loop with nothing to write, since the last frame
+  std::size_t batched = 0;  // bytes written since the last flush
   while (transport_ok_) {
     if (close_when_sent_) {
       ws->flush();
@@ -173,6 +178,7 @@ asio::awaitable<void> ChannelRunner::writer(net::WebSocket* ws) {
       }
       if (!f) {
         idle_passes = 0;
+        batched = 0;
         ws->flush();  // the batch ends: write what the frames below left held
         wake_writer_.expires_at(channel::TimePoint::max());
         writer_waiting_ = true;
@@ -195,6 +201,10 @@ asio::awaitable<void> ChannelRunner::writer(net::WebSocket* ws) {
     if (auto ec = co_await ws->write(frame, true, true)) {
       transport_failed(ec);
       break;
+    }
+    if ((batched += frame.size()) >= kMaxBatchBytes) {
+      batched = 0;
+      ws->flush();  // goes on appending while this is written
     }
     check_flush();
   }
