@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <deque>
 
 #include "crypto/base64.hpp"
 #include "wire/go_json.hpp"
@@ -286,7 +285,7 @@ void DataChannel::on_transport_ready(TimePoint now) {
   paused_ = false;  // a (re)connected leg starts unpaused (03 §7)
   // Everything unacked may have died with the old socket: resend it all now,
   // in sequence order, ahead of anything queued later.
-  std::deque<std::int64_t> resend;
+  std::vector<std::int64_t> resend;
   for (std::size_t i = 0; i < sent_.size(); ++i) {
     Sent& s = sent_[i];
     if (s.acked || s.queued || s.transmissions == 0) continue;

@@ -1,6 +1,6 @@
-// Small reusable containers of the smux session engine: a byte FIFO and a
-// ring-buffer queue. Both keep their storage between uses so the steady-state
-// data path does not allocate.
+// The smux session engine's byte FIFO: it keeps its storage between uses so
+// the steady-state data path does not allocate (its queues of ids and events
+// are util::RingQueue).
 #pragma once
 
 #include <algorithm>
@@ -65,47 +65,6 @@ class ByteQueue {
 
   std::vector<std::uint8_t> buf_;
   std::size_t head_ = 0;
-};
-
-/// FIFO of T over a power-of-two ring; grows by doubling, never shrinks.
-/// T must be default-constructible and movable.
-template <class T>
-class RingQueue {
- public:
-  bool empty() const noexcept { return size_ == 0; }
-  std::size_t size() const noexcept { return size_; }
-  T& front() noexcept { return slots_[head_]; }
-  /// The i-th element from the front (i < size()).
-  T& operator[](std::size_t i) noexcept { return slots_[(head_ + i) & (slots_.size() - 1)]; }
-  const T& operator[](std::size_t i) const noexcept { return slots_[(head_ + i) & (slots_.size() - 1)]; }
-
-  void push_back(T value) {
-    if (size_ == slots_.size()) grow();
-    slots_[(head_ + size_) & (slots_.size() - 1)] = std::move(value);
-    ++size_;
-  }
-  T pop_front() {
-    T value = std::move(slots_[head_]);
-    slots_[head_] = T{};
-    head_ = (head_ + 1) & (slots_.size() - 1);
-    --size_;
-    return value;
-  }
-  void clear() {
-    while (!empty()) pop_front();
-  }
-
- private:
-  void grow() {
-    std::vector<T> bigger(std::max<std::size_t>(16, slots_.size() * 2));
-    for (std::size_t i = 0; i < size_; ++i) bigger[i] = std::move((*this)[i]);
-    slots_.swap(bigger);
-    head_ = 0;
-  }
-
-  std::vector<T> slots_;
-  std::size_t head_ = 0;
-  std::size_t size_ = 0;
 };
 
 }  // namespace ssmc::mux::detail

@@ -258,7 +258,8 @@ void SmuxSession::recycle(std::vector<std::uint8_t>&& buffer) {
 
 std::optional<Event> SmuxSession::poll_event() {
   while (!events_.empty()) {
-    Slot slot = events_.pop_front();
+    Slot slot = std::move(events_.front());
+    events_.pop_front();
     ++events_base_;
     if (slot.serial != 0) {
       Stream* s = find(slot.id);
@@ -419,7 +420,8 @@ bool SmuxSession::refill_control() {
     return true;
   }
   while (!upd_list_.empty()) {
-    const std::uint32_t id = upd_list_.pop_front();
+    const std::uint32_t id = upd_list_.front();
+    upd_list_.pop_front();
     Stream* s = find(id);
     if (!s || !s->upd_pending) continue;
     s->upd_pending = false;
@@ -434,7 +436,8 @@ bool SmuxSession::refill_control() {
 
 bool SmuxSession::start_data_frame() {
   while (!rr_.empty()) {
-    const std::uint32_t id = rr_.pop_front();
+    const std::uint32_t id = rr_.front();
+    rr_.pop_front();
     Stream* s = find(id);
     if (!s || !s->in_rr) continue;
     s->in_rr = false;

@@ -62,6 +62,7 @@
 #include "mux/errors.hpp"
 #include "mux/queues.hpp"
 #include "util/result.hpp"
+#include "util/ring_queue.hpp"
 #include "wire/smux.hpp"
 
 namespace ssmc::mux {
@@ -385,7 +386,7 @@ class SmuxSession {
   std::int64_t bucket_;             ///< receive tokens left (may go negative by < one frame)
   std::vector<std::uint8_t> held_;  ///< frames (header + data) parked while the bucket is empty
   std::size_t held_pos_ = 0;
-  detail::RingQueue<Slot> events_;
+  util::RingQueue<Slot> events_;
   std::uint64_t events_base_ = 0;  ///< absolute index of events_.front()
   std::vector<std::vector<std::uint8_t>> spare_;
 
@@ -394,8 +395,8 @@ class SmuxSession {
   std::size_t control_pos_ = 0;
   std::size_t pending_refusals_ = 0;
   bool nop_pending_ = false;
-  detail::RingQueue<std::uint32_t> upd_list_;         ///< v2 streams with upd_pending
-  detail::RingQueue<std::uint32_t> rr_;               ///< streams with sendable data, round-robin order
+  util::RingQueue<std::uint32_t> upd_list_;           ///< v2 streams with upd_pending
+  util::RingQueue<std::uint32_t> rr_;                 ///< streams with sendable data, round-robin order
   std::vector<std::uint32_t> blocked_;                ///< streams owed a StreamWritable
   std::size_t freed_since_check_ = 0;                 ///< send bytes drained since check_writable()
   bool wake_check_ = false;                           ///< a blocked stream's own buffer drained
