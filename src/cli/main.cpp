@@ -98,7 +98,9 @@ class AutoMode final : public Mode {
 
 /// Runs one coroutine to completion on a fresh io_context; returns its int.
 int run_main(std::function<asio::awaitable<int>(asio::io_context&)> body) {
-  asio::io_context io;
+  // One thread runs the loop (BOOST_ASIO_CONCURRENCY_HINT_1): handlers
+  // posted from the loop skip the scheduler's lock and wake-ups.
+  asio::io_context io{BOOST_ASIO_CONCURRENCY_HINT_1};
   int rc = kExitOk;
   asio::co_spawn(io, body(io), [&](std::exception_ptr e, int r) {
     rc = r;

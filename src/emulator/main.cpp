@@ -201,7 +201,7 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  boost::asio::io_context io;
+  boost::asio::io_context io{BOOST_ASIO_CONCURRENCY_HINT_1};  // one thread runs the loop
   auto emu = emulator::Emulator::start(io.get_executor(), config);
   if (!emu) {
     std::cerr << "ssmc-emulator: cannot listen on " << config.host << ":" << config.port << ": "

@@ -1,7 +1,11 @@
 // WebSocket client and server connections (Beast), behind net::WebSocket.
 #include "net/websocket.hpp"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/websocket.hpp>
+#include <algorithm>
 #include <variant>
 
 #include "crypto/random.hpp"
@@ -32,6 +36,14 @@ std::error_code map_error(const boost::system::error_code& ec) {
   if (ec == beast::error::timeout || ec == asio::error::bad_descriptor) return make_error_code(Errc::peer_unresponsive);
   return ec;
 }
+
+/// The idle watchdog's state, shared with its coroutine: the WebSocket may go
+/// while the coroutine waits.
+struct IdleWatch {
+  explicit IdleWatch(asio::any_io_executor ex) : timer(std::move(ex)) {}
+  asio::steady_timer timer;
+  bool alive = true;
+};
 }  // namespace
 
 struct WebSocket::Impl {
@@ -40,6 +52,9 @@ struct WebSocket::Impl {
 
   template <class S>
   explicit Impl(S&& s) : ws(std::in_place_type<WsOver<std::decay_t<S>>>, std::forward<S>(s)) {}
+  ~Impl() { stop_watch(); }
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
 
   std::variant<Plain, Tls> ws;
   std::shared_ptr<ssl::context> ctx;  ///< keeps the client TLS context alive
@@ -75,18 +90,81 @@ struct WebSocket::Impl {
     return std::visit(std::forward<F>(f), ws);
   }
 
+  std::chrono::steady_clock::time_point last_read() {
+    return visit([](auto& w) { return w.next_layer().last_read(); });
+  }
+
+  /// Beast's keep-alive semantics without Beast's timer work per message:
+  /// idle/2 after the last byte read a ping goes out, idle after it the
+  /// connection fails (peer_unresponsive). Reading anything, a pong
+  /// included, starts over. The timer is set once per half idle period at
+  /// most, whatever the message rate.
+  static asio::awaitable<void> watch_idle(std::shared_ptr<IdleWatch> w, Impl* self, Duration idle) {
+    const auto started = std::chrono::steady_clock::now();
+    bool pinged = false;
+    for (;;) {
+      const auto base = std::max(started, self->last_read());
+      w->timer.expires_at(base + (pinged ? idle : idle / 2));
+      (void)co_await w->timer.async_wait(use_tuple);
+      if (!w->alive) co_return;  // `self` is gone or closing
+      if (self->last_read() > base) {
+        pinged = false;
+        continue;
+      }
+      if (!pinged) {
+        // Beast writes the frame into the operation's own buffer at once.
+        self->visit([](auto& ws) { ws.async_ping(websocket::ping_data{}, asio::detached); });
+        pinged = true;
+        continue;
+      }
+      self->timed_out = true;
+      self->open = false;
+      self->close_socket();
+      co_return;
+    }
+  }
+
+  void stop_watch() {
+    if (!watch) return;
+    watch->alive = false;
+    watch->timer.cancel();
+    watch.reset();
+  }
+
+  void close_socket() {
+    visit([](auto& w) {
+      boost::system::error_code ec;
+      auto& socket = beast::get_lowest_layer(w).socket();
+      if (socket.is_open()) {
+        socket.shutdown(tcp::socket::shutdown_both, ec);
+        socket.close(ec);
+      }
+    });
+  }
+
+  /// An error as the caller sees it: after the watchdog closed the socket,
+  /// whatever the pending operation reports means an unresponsive peer.
+  std::error_code error(const boost::system::error_code& ec) const {
+    return timed_out ? make_error_code(Errc::peer_unresponsive) : map_error(ec);
+  }
+
+  std::shared_ptr<IdleWatch> watch;
+  bool timed_out = false;
+
   template <class W>
   void configure(W& w, Duration idle, std::size_t max_message, bool client) {
     websocket::stream_base::timeout t =
         websocket::stream_base::timeout::suggested(client ? beast::role_type::client : beast::role_type::server);
-    if (idle > Duration::zero()) {
-      t.idle_timeout = idle;
-      t.keep_alive_pings = true;
-    } else {
-      t.idle_timeout = websocket::stream_base::none();
-      t.keep_alive_pings = false;
-    }
+    // Idle detection is ours (watch_idle), not Beast's: Beast re-arms its
+    // timer at the start of every read, which cost a timer cancel, a
+    // completion and a timerfd_settime system call per message (issue #8).
+    t.idle_timeout = websocket::stream_base::none();
+    t.keep_alive_pings = false;
     w.set_option(t);
+    if (idle > Duration::zero()) {
+      watch = std::make_shared<IdleWatch>(w.get_executor());
+      asio::co_spawn(w.get_executor(), watch_idle(watch, this, idle), asio::detached);
+    }
     w.read_message_max(max_message);
     w.auto_fragment(false);
     w.binary(true);
@@ -186,7 +264,7 @@ asio::awaitable<Result<WsMessage>> WebSocket::read() {
   auto [ec, n] = co_await impl.visit([&](auto& ws) { return ws.async_read(impl.buffer, use_tuple); });
   if (ec) {
     impl.open = false;
-    co_return map_error(ec);
+    co_return impl.error(ec);
   }
   const bool binary = impl.visit([](auto& ws) { return ws.got_binary(); });
   ++impl.stats.messages_in;
@@ -201,7 +279,7 @@ asio::awaitable<std::error_code> WebSocket::write(std::span<const std::uint8_t> 
   const auto ec = co_await impl.visit([&](auto& w) { return impl.write_message(w, data, binary, batch); });
   if (ec) {
     impl.open = false;
-    co_return map_error(ec);
+    co_return impl.error(ec);
   }
   ++impl.stats.messages_out;
   impl.stats.bytes_out += data.size();
@@ -220,7 +298,7 @@ asio::awaitable<std::error_code> WebSocket::drain() {
     ws.next_layer().hold(false);
     return ws.next_layer().async_drain(use_tuple);
   });
-  co_return ec ? map_error(ec) : std::error_code{};
+  co_return ec ? impl.error(ec) : std::error_code{};
 }
 
 asio::awaitable<std::error_code> WebSocket::ping(std::string_view payload) {
@@ -229,12 +307,13 @@ asio::awaitable<std::error_code> WebSocket::ping(std::string_view payload) {
   const auto part = payload.substr(0, std::min<std::size_t>(payload.size(), websocket::ping_data::static_capacity));
   websocket::ping_data data(part.data(), part.size());
   auto [ec] = co_await impl.visit([&](auto& ws) { return ws.async_ping(data, use_tuple); });
-  co_return ec ? map_error(ec) : std::error_code{};
+  co_return ec ? impl.error(ec) : std::error_code{};
 }
 
 asio::awaitable<void> WebSocket::close_gracefully() {
   auto& impl = *impl_;
   if (!impl.open) co_return;
+  impl.stop_watch();  // the close handshake has its own timeout
   impl.visit([](auto& ws) {
     ws.next_layer().hold(false);
     websocket::stream_base::timeout t = websocket::stream_base::timeout::suggested(beast::role_type::client);
@@ -249,14 +328,8 @@ asio::awaitable<void> WebSocket::close_gracefully() {
 void WebSocket::abort() {
   if (!impl_) return;
   impl_->open = false;
-  impl_->visit([](auto& ws) {
-    boost::system::error_code ec;
-    auto& socket = beast::get_lowest_layer(ws).socket();
-    if (socket.is_open()) {
-      socket.shutdown(tcp::socket::shutdown_both, ec);
-      socket.close(ec);
-    }
-  });
+  impl_->stop_watch();
+  impl_->close_socket();
 }
 
 bool WebSocket::is_open() const { return impl_ && impl_->open; }

@@ -17,6 +17,9 @@ constexpr int kBatchIdlePasses = 1;
 /// so that no frame waits behind more than this (and round-trip samples stay
 /// close to the network's).
 constexpr std::size_t kMaxBatchBytes = 64 * 1024;
+/// How long the engine timer waits when the engine has no deadline (see
+/// timer_loop: it must wait at a finite time).
+constexpr auto kIdleTimerWake = std::chrono::hours(1);
 channel::TimePoint now() { return channel::Clock::now(); }
 }  // namespace
 
@@ -228,7 +231,13 @@ void ChannelRunner::rearm_timer() {
 asio::awaitable<void> ChannelRunner::timer_loop() {
   while (!finished_) {
     auto deadline = this->deadline();
-    armed_ = deadline ? *deadline : channel::TimePoint::max();
+    // With no deadline the timer still waits at a finite time: Asio keeps
+    // timers that wait until time_point::max() in its heap too, and a timer
+    // that lands on top of the heap reprograms the kernel timer (one
+    // timerfd_settime per wait). A finite engine timer stays below every
+    // wake-up timer (they wait until max()), so waking the writer or a
+    // stream costs no system call.
+    armed_ = deadline ? *deadline : now() + kIdleTimerWake;
     engine_timer_.expires_at(armed_);
     co_await engine_timer_.async_wait(use_tuple);
     armed_ = channel::TimePoint::min();

@@ -26,6 +26,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/role.hpp>
 #include <boost/beast/websocket/teardown.hpp>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -64,6 +65,9 @@ class CoalescingStream {
   const Next& next_layer() const { return st_->next; }
   executor_type get_executor() { return st_->next.get_executor(); }
   std::uint64_t socket_writes() const { return st_->writes; }
+  /// When bytes were last read from the next layer (the WebSocket's idle
+  /// watchdog); the epoch before the first read.
+  std::chrono::steady_clock::time_point last_read() const { return st_->last_read; }
 
   /// While held, writes are buffered (up to kCoalesceLimitBytes); releasing
   /// starts writing what is buffered.
@@ -153,6 +157,7 @@ class CoalescingStream {
     std::size_t rpos = 0, rend = 0;
     bool flushing = false, hold = false, dead = false;
     std::uint64_t writes = 0;                 ///< write operations started on the next layer
+    std::chrono::steady_clock::time_point last_read{};  ///< of bytes from the next layer
     std::uint64_t appended = 0, written = 0;  ///< bytes accepted / handed to the next layer, ever
     boost::system::error_code error;          ///< sticky: a flush failed
     /// Cancelled whenever a flush ends: wakes whoever waits for room or a drain.
@@ -248,7 +253,11 @@ class CoalescingStream {
     if (st->rpos < st->rend)
       return post_result(st, std::move(handler), boost::system::error_code{}, take_buffered(*st, buffers));
     if (boost::asio::buffer_size(buffers) >= kDirectReadBytes) {
-      st->next.async_read_some(buffers, std::move(handler));
+      st->next.async_read_some(buffers, [st, handler = std::move(handler)](boost::system::error_code ec,
+                                                                           std::size_t n) mutable {
+        if (n > 0) st->last_read = std::chrono::steady_clock::now();
+        handler(ec, n);
+      });
       return;
     }
     if (st->rbuf.empty()) st->rbuf.resize(kReadBufferBytes);
@@ -256,6 +265,7 @@ class CoalescingStream {
                                                                 boost::system::error_code ec, std::size_t n) mutable {
       st->rpos = 0;
       st->rend = n;
+      if (n > 0) st->last_read = std::chrono::steady_clock::now();
       const std::size_t got = take_buffered(*st, buffers);
       handler(got > 0 ? boost::system::error_code{} : ec, got);
     });
