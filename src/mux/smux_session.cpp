@@ -57,8 +57,70 @@ std::size_t SmuxSession::receive_buffered() const noexcept {
   return static_cast<std::size_t>(static_cast<std::int64_t>(config_.max_receive_buffer) - bucket_);
 }
 
-std::size_t SmuxSession::room(const Stream& s) const noexcept {
+std::size_t SmuxSession::own_and_session_room(const Stream& s) const noexcept {
   return std::min(config_.max_stream_send_buffer - s.send.size(), config_.max_session_send_buffer - queued_send_);
+}
+
+std::size_t SmuxSession::room(const Stream& s) const noexcept {
+  // While streams wait for session room, room goes to them in turns, in the
+  // order they blocked (hand_out_turns): a stream with data always at hand
+  // would otherwise take whatever frees up before the woken ones run, and
+  // with many connections some finished many times sooner than others.
+  if ((waiting_ > 0 || turns_out_ > 0) && !s.turn) return 0;
+  return own_and_session_room(s);
+}
+
+void SmuxSession::block(Stream& s) {
+  drop_turn(s);
+  if (s.blocked) return;
+  s.blocked = true;
+  if (config_.max_stream_send_buffer - s.send.size() < writable_threshold()) {
+    blocked_.push_back(s.id);  // on its own buffer: check_writable looks again when it drains
+    return;
+  }
+  wait_for_turn(s);
+  hand_out_turns();
+}
+
+void SmuxSession::wait_for_turn(Stream& s) {
+  s.waiting = true;
+  ++waiting_;
+  waiters_.push_back(s.id);
+}
+
+void SmuxSession::unblock(Stream& s) {
+  drop_turn(s);
+  s.blocked = false;
+  if (s.waiting) {  // its id leaves waiters_ when it comes up
+    s.waiting = false;
+    --waiting_;
+  }
+}
+
+void SmuxSession::drop_turn(Stream& s) {
+  if (!s.turn) return;
+  s.turn = false;
+  --turns_out_;
+}
+
+void SmuxSession::hand_out_turns() {
+  // Each turn promises writable_threshold() bytes of the session's room.
+  const std::size_t want = writable_threshold();
+  const std::size_t free = config_.max_session_send_buffer - queued_send_;
+  std::size_t budget = free > turns_out_ * want ? free - turns_out_ * want : 0;
+  while (waiting_ > 0 && budget >= want && !waiters_.empty()) {
+    const std::uint32_t id = waiters_.front();
+    waiters_.pop_front();
+    Stream* st = find(id);
+    if (!st || !st->waiting) continue;  // closed meanwhile
+    st->waiting = false;
+    --waiting_;
+    st->blocked = false;
+    st->turn = true;
+    ++turns_out_;
+    budget -= want;
+    emit(StreamWritable{id}, st);
+  }
 }
 
 std::int64_t SmuxSession::window(const Stream& s) const noexcept {
@@ -85,10 +147,13 @@ void SmuxSession::die(std::error_code ec) {
   upd_list_.clear();
   rr_.clear();
   blocked_.clear();
+  waiters_.clear();
+  waiting_ = 0;
+  turns_out_ = 0;
   for (auto& [id, s] : streams_) {
     s.send.clear_and_free();
     s.in_rr = false;
-    s.blocked = false;
+    s.blocked = s.waiting = s.turn = false;
   }
   queued_send_ = 0;
   cur_ = Current{};
@@ -330,12 +395,10 @@ std::error_code SmuxSession::write(std::uint32_t id, std::span<const std::uint8_
   if (data.empty()) return {};
   if (data.size() > config_.max_stream_send_buffer) return make_error_code(Errc::write_too_large);
   if (data.size() > room(*s)) {
-    if (!s->blocked) {
-      s->blocked = true;
-      blocked_.push_back(id);
-    }
+    block(*s);
     return make_error_code(Errc::would_block);
   }
+  drop_turn(*s);  // one write per turn
   if (s->send.empty() && s->send.capacity() < data.size() && !send_pool_.empty()) {
     s->send.adopt(std::move(send_pool_.back()));
     send_pool_.pop_back();
@@ -358,7 +421,7 @@ std::error_code SmuxSession::close_stream(std::uint32_t id, TimePoint) {
   if (!s) return make_error_code(Errc::unknown_stream);
   if (s->local_closed) return make_error_code(Errc::stream_closed);
   s->local_closed = true;
-  s->blocked = false;
+  unblock(*s);
   s->data_event = kNoEvent;
   // smux streamClosed: unread bytes go back to the bucket.
   bucket_ += static_cast<std::int64_t>(s->unconsumed);
@@ -379,7 +442,7 @@ std::error_code SmuxSession::shutdown_write(std::uint32_t id, TimePoint) {
   if (!s) return make_error_code(Errc::unknown_stream);
   if (s->local_closed || s->write_state != WriteState::open) return make_error_code(Errc::stream_closed);
   s->write_state = WriteState::fin_pending;
-  s->blocked = false;
+  unblock(*s);
   maybe_send_fin(*s);
   return {};
 }
@@ -541,11 +604,10 @@ std::size_t SmuxSession::poll_output(std::span<std::uint8_t> out, TimePoint) {
   // a buffer of output late, and never later than the end of the queue.
   // Also when the session's room crossed the threshold since the last scan
   // (a stream blocked on the session's limit alone).
-  const std::size_t session_room = config_.max_session_send_buffer - queued_send_;
-  if (!blocked_.empty() && (wake_check_ || queued_send_ == 0 || freed_since_check_ >= writable_threshold() ||
-                            (session_room >= writable_threshold() && session_room_at_check_ < writable_threshold()))) {
+  if (!blocked_.empty() && (wake_check_ || queued_send_ == 0 || freed_since_check_ >= writable_threshold())) {
     check_writable();
   }
+  if (waiting_ > 0) hand_out_turns();  // O(1) unless a turn is handed out
   return produced;
 }
 
@@ -571,20 +633,22 @@ std::size_t SmuxSession::writable_threshold() const noexcept {
 void SmuxSession::check_writable() {
   wake_check_ = false;
   freed_since_check_ = 0;
-  session_room_at_check_ = config_.max_session_send_buffer - queued_send_;
+  // Streams blocked on their own buffer: once it has room they wait for a
+  // turn at the session's room like the others.
   const std::size_t want = writable_threshold();
   std::size_t keep = 0;
-  for (const std::uint32_t id : blocked_) {
-    Stream* s = find(id);
-    if (!s || !s->blocked) continue;
-    if (room(*s) >= want) {
-      s->blocked = false;
-      emit(StreamWritable{id}, s);
+  for (std::size_t i = 0; i < blocked_.size(); ++i) {
+    const std::uint32_t id = blocked_[i];
+    Stream* st = find(id);
+    if (!st || !st->blocked || st->waiting) continue;
+    if (config_.max_stream_send_buffer - st->send.size() >= want) {
+      wait_for_turn(*st);
       continue;
     }
     blocked_[keep++] = id;
   }
   blocked_.resize(keep);
+  hand_out_turns();
 }
 
 // ------------------------------------------------------------------- timers

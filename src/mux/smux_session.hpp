@@ -321,7 +321,9 @@ class SmuxSession {
     WriteState write_state = WriteState::open;
     bool local_closed = false;    ///< close_stream called: forgotten once the FIN is out
     bool in_rr = false;           ///< listed in rr_
-    bool blocked = false;         ///< a write got would_block; listed in blocked_
+    bool blocked = false;         ///< a write got would_block, no StreamWritable yet
+    bool waiting = false;         ///< blocked on the session's room: listed in waiters_
+    bool turn = false;            ///< woken in its turn: may write while others wait
     bool window_blocked = false;  ///< v2: peer window exhausted, not in rr_
     // receive side
     bool peer_fin = false;
@@ -349,6 +351,12 @@ class SmuxSession {
   Stream* find(std::uint32_t id);
   const Stream* find(std::uint32_t id) const;
   std::size_t room(const Stream& s) const noexcept;
+  std::size_t own_and_session_room(const Stream& s) const noexcept;
+  void block(Stream& s);
+  void unblock(Stream& s);
+  void wait_for_turn(Stream& s);
+  void drop_turn(Stream& s);
+  void hand_out_turns();
   /// Version 2: bytes the peer's window still allows (06 §5.6); unlimited in v1.
   std::int64_t window(const Stream& s) const noexcept;
   void process_frame(const wire::SmuxFrameHeader& h, std::span<const std::uint8_t> data);
@@ -397,10 +405,12 @@ class SmuxSession {
   bool nop_pending_ = false;
   util::RingQueue<std::uint32_t> upd_list_;           ///< v2 streams with upd_pending
   util::RingQueue<std::uint32_t> rr_;                 ///< streams with sendable data, round-robin order
-  std::vector<std::uint32_t> blocked_;                ///< streams owed a StreamWritable
+  std::vector<std::uint32_t> blocked_;                ///< blocked on their own full buffer
+  util::RingQueue<std::uint32_t> waiters_;            ///< blocked on the session's room, in order (may hold stale ids)
+  std::size_t waiting_ = 0;                           ///< streams with `waiting` set
+  std::size_t turns_out_ = 0;                         ///< streams with `turn` set
   std::size_t freed_since_check_ = 0;                 ///< send bytes drained since check_writable()
   bool wake_check_ = false;                           ///< a blocked stream's own buffer drained
-  std::size_t session_room_at_check_ = 0;             ///< session send room at the last check_writable()
   std::vector<std::vector<std::uint8_t>> send_pool_;  ///< storage of drained send queues
   std::size_t queued_send_ = 0;
   Current cur_;

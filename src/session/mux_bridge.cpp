@@ -109,7 +109,10 @@ void MuxBridge::process() {
           it->second->write_wake.cancel();
         }
       } else if (auto* w = std::get_if<mux::StreamWritable>(&*e)) {
-        if (auto it = conns_.find(w->id); it != conns_.end()) it->second->writable.cancel();
+        if (auto it = conns_.find(w->id); it != conns_.end()) {
+          it->second->writable_event = true;
+          it->second->writable.cancel();
+        }
       } else if (auto* dead = std::get_if<mux::SessionDead>(&*e)) {
         if (!failed_reported_) {
           failed_reported_ = true;
@@ -180,14 +183,20 @@ asio::awaitable<void> MuxBridge::reader(std::uint32_t id, std::shared_ptr<Conn> 
         if (mux_.dead()) break;
         // A write that cannot fit is refused and registers the stream for a
         // StreamWritable event; without it only the timeout below would wake us.
+        conn->writable_event = false;
         const auto wec = mux_.write(id, data.first(1), now());
         if (!wec) {
           data = data.subspan(1);
           continue;
         }
         if (wec != make_error_code(mux::Errc::would_block)) break;
-        conn->writable.expires_after(kWritableSafetyWake);
-        co_await conn->writable.async_wait(use_tuple);
+        // The refusal itself may have handed this stream a turn (smux's
+        // fair share of the session's room): deliver that event first.
+        if (mux_.pending_events() > 0) process();
+        if (!conn->writable_event && !conn->closed && !stopped_) {
+          conn->writable.expires_after(kWritableSafetyWake);
+          co_await conn->writable.async_wait(use_tuple);
+        }
         continue;
       }
       const std::size_t take = std::min(room, data.size());

@@ -92,6 +92,7 @@ class MuxBridge : public std::enable_shared_from_this<MuxBridge> {
     util::RingQueue<std::vector<std::uint8_t>> to_socket;
     std::vector<asio::const_buffer> gather;  ///< the writer's buffer list (kept: no allocation per write)
     bool connected = false;
+    bool writable_event = false;  ///< StreamWritable came since the reader's last refused write
     bool peer_finished = false;
     bool reading_done = false;
     bool closed = false;

@@ -346,13 +346,14 @@ TEST(SmuxSession, WouldBlockThenWritable) {
   EXPECT_EQ(c.write(a, pattern(12, 1'001), t0()), make_error_code(Errc::would_block));
   EXPECT_EQ(c.send_room(b), 6'000u) << "the session buffer limits b";
   EXPECT_EQ(c.write(b, pattern(13, 7'000), t0()), make_error_code(Errc::would_block));
-  EXPECT_TRUE(drain_events(c).empty());
+  auto ev = drain_events(c);
+  ASSERT_EQ(ev.size(), 1u) << "6000 free >= half of b's buffer: b's turn comes at once";
+  EXPECT_EQ(as<StreamWritable>(ev[0]).id, b);
+  EXPECT_EQ(c.send_room(b), 6'000u);
 
   Bytes out;
   c.poll_output(out, 16 + 8 + 2000, t0());  // SYNs + 2000 bytes of a: 7000 queued in all
-  auto ev = drain_events(c);
-  ASSERT_EQ(ev.size(), 1u) << "a has room for 3000 only; b for 8000";
-  EXPECT_EQ(as<StreamWritable>(ev[0]).id, b);
+  EXPECT_TRUE(drain_events(c).empty()) << "a has room for 3000 only";
   c.poll_output(out, 1999, t0());
   EXPECT_TRUE(drain_events(c).empty()) << "a: 5001 queued, room 4999 < 10000 / 2";
   c.poll_output(out, 1, t0());
@@ -363,6 +364,40 @@ TEST(SmuxSession, WouldBlockThenWritable) {
   EXPECT_FALSE(c.write(b, pattern(13, 5'000), t0()));
   c.poll_output(out, 1 << 20, t0());
   EXPECT_TRUE(drain_events(c).empty()) << "one StreamWritable per would_block";
+}
+
+TEST(SmuxSession, StreamsWaitingForTheSessionsRoomTakeItInTurns) {
+  SessionConfig cfg = client_config();
+  cfg.max_stream_send_buffer = 10'000;
+  cfg.max_session_send_buffer = 12'000;
+  SmuxSession c(cfg, t0());
+  const auto a = *c.open_stream(t0()), b = *c.open_stream(t0()), d = *c.open_stream(t0());
+  ASSERT_FALSE(c.write(a, pattern(1, 10'000), t0()));
+  EXPECT_EQ(c.write(b, pattern(2, 5'000), t0()), make_error_code(Errc::would_block));
+  EXPECT_EQ(c.write(d, pattern(3, 5'000), t0()), make_error_code(Errc::would_block));
+  EXPECT_TRUE(drain_events(c).empty());
+  Bytes out;
+  c.poll_output(out, 24 + 8 + 4'000, t0());  // SYNs + 4000 of a: 6000 queued, 6000 free
+  // a has data at hand, but b and d blocked first: the freed room is theirs.
+  EXPECT_EQ(c.send_room(a), 0u);
+  EXPECT_EQ(c.write(a, pattern(4, 1'000), t0()), make_error_code(Errc::would_block));
+  auto ev = drain_events(c);
+  ASSERT_EQ(ev.size(), 1u) << "one turn: 6000 free holds one half buffer (5000)";
+  EXPECT_EQ(as<StreamWritable>(ev[0]).id, b);
+  ASSERT_FALSE(c.write(b, pattern(2, 5'000), t0()));
+  c.poll_output(out, 5'000, t0());  // 6000 queued again
+  ev = drain_events(c);
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(as<StreamWritable>(ev[0]).id, d) << "then d, which blocked before a";
+  ASSERT_FALSE(c.write(d, pattern(3, 5'000), t0()));
+  c.poll_output(out, 5'000, t0());
+  ev = drain_events(c);
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(as<StreamWritable>(ev[0]).id, a) << "a's turn comes last";
+  EXPECT_FALSE(c.write(a, pattern(4, 1'000), t0()));
+  c.poll_output(out, 1 << 20, t0());
+  EXPECT_TRUE(drain_events(c).empty());
+  EXPECT_FALSE(c.write(b, pattern(5, 100), t0())) << "nobody waits: room is anyone's again";
 }
 
 // ---------------------------------------------------- receive back-pressure
