@@ -279,6 +279,15 @@ std::optional<std::span<const std::uint8_t>> DataChannel::poll_output(TimePoint 
 
 void DataChannel::on_transport_lost() { transport_up_ = false; }
 
+std::optional<DataChannel::UnackedInfo> DataChannel::oldest_unacked() const {
+  for (std::size_t i = 0; i < sent_.size(); ++i) {
+    const Sent& s = sent_[i];
+    if (s.acked) continue;
+    return UnackedInfo{sent_base_ + static_cast<std::int64_t>(i), s.transmissions, s.queued, s.last_sent};
+  }
+  return std::nullopt;
+}
+
 void DataChannel::on_transport_ready(TimePoint now) {
   last_now_ = std::max(last_now_, now);
   transport_up_ = true;

@@ -262,6 +262,14 @@ class DataChannel {
   std::int64_t next_outgoing_sequence() const { return next_seq_; }
   std::int64_t expected_incoming_sequence() const { return expected_; }
   std::size_t unacked_messages() const { return unacked_count_; }
+  /// The oldest unacknowledged stream message, for diagnostics.
+  struct UnackedInfo {
+    std::int64_t sequence_number = 0;
+    std::uint32_t transmissions = 0;
+    bool queued = false;  ///< waiting for (re)transmission
+    TimePoint last_sent{};
+  };
+  std::optional<UnackedInfo> oldest_unacked() const;
   std::size_t unacked_bytes() const { return unacked_bytes_; }
   /// Bytes the send window allows now (adaptive or fixed).
   std::size_t window_bytes() const {

@@ -385,6 +385,19 @@ asio::awaitable<void> AgentSession::finish(std::string reason) {
     if (client_connected_) drained += kDrainPoll;
   }
   if (finished_) co_return;
+  if (const auto left = runner_->engine().unacked_messages(); left > 0) {
+    const auto& st = runner_->engine().stats();
+    const auto oldest = runner_->engine().oldest_unacked();
+    const auto ago = oldest ? std::chrono::duration_cast<std::chrono::milliseconds>(channel::Clock::now() -
+                                                                                     oldest->last_sent)
+                            : std::chrono::milliseconds(0);
+    log::info(
+        "emulator: session {}: drain gave up with {} message(s) unacknowledged ({} sent, {} resent, {} acks in); "
+        "oldest: #{}, sent {} time(s), last {} ms ago{}",
+        spec_.session_id, left, st.stream_messages_sent, st.retransmissions, st.acks_received,
+        oldest ? oldest->sequence_number : -1, oldest ? oldest->transmissions : 0, ago.count(),
+        oldest && oldest->queued ? ", queued" : "");
+  }
   wire::ChannelClosed closed;
   closed.message_id = wire::Uuid::random_v4(crypto::system_random()).to_string();
   closed.created_date = std::to_string(unix_ms_now());

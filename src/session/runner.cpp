@@ -189,6 +189,11 @@ asio::awaitable<void> ChannelRunner::writer(net::WebSocket* ws) {
         writer_waiting_ = false;
         continue;
       }
+      // A stream message that just went out has a retransmission deadline
+      // now: without this, one sent when nothing else happened (the last
+      // message of a command, a lone keystroke) had no timer until the next
+      // frame came in, and a lost copy was never resent.
+      rearm_timer();
       if (filter_) {
         filtered_.clear();
         filtered_pos_ = 0;
