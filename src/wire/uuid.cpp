@@ -1,16 +1,25 @@
 #include "wire/uuid.hpp"
 
+#include <array>
+#include <cstdint>
+
 namespace ssmc::wire {
 namespace {
 
 constexpr bool is_dash_position(std::size_t i) { return i == 8 || i == 13 || i == 18 || i == 23; }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
+/// Hex digit values, -1 for anything else: one load per character (every
+/// acknowledgement parses a UUID, issue #8).
+constexpr std::array<std::int8_t, 256> kHexValue = [] {
+  std::array<std::int8_t, 256> t{};
+  t.fill(-1);
+  for (int c = '0'; c <= '9'; ++c) t[static_cast<std::size_t>(c)] = static_cast<std::int8_t>(c - '0');
+  for (int c = 'a'; c <= 'f'; ++c) t[static_cast<std::size_t>(c)] = static_cast<std::int8_t>(c - 'a' + 10);
+  for (int c = 'A'; c <= 'F'; ++c) t[static_cast<std::size_t>(c)] = static_cast<std::int8_t>(c - 'A' + 10);
+  return t;
+}();
+/// Where each byte's two digits start in the 8-4-4-4-12 text form.
+constexpr std::array<std::uint8_t, 16> kBytePositions = {0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34};
 
 }  // namespace
 
@@ -36,19 +45,16 @@ std::string Uuid::to_string() const {
 
 std::optional<Uuid> Uuid::parse(std::string_view text) {
   if (text.size() != kUuidTextLength) return std::nullopt;
+  if (text[8] != '-' || text[13] != '-' || text[18] != '-' || text[23] != '-') return std::nullopt;
   Uuid u;
-  std::size_t b = 0;
-  for (std::size_t i = 0; i < kUuidTextLength; ++i) {
-    if (is_dash_position(i)) {
-      if (text[i] != '-') return std::nullopt;
-      continue;
-    }
-    int hi = hex_value(text[i]);
-    int lo = hex_value(text[i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    u.bytes[b++] = static_cast<std::uint8_t>((hi << 4) | lo);
-    ++i;
+  int bad = 0;
+  for (std::size_t b = 0; b < kBytePositions.size(); ++b) {
+    const int hi = kHexValue[static_cast<unsigned char>(text[kBytePositions[b]])];
+    const int lo = kHexValue[static_cast<unsigned char>(text[kBytePositions[b] + 1])];
+    bad |= hi | lo;  // negative if either is not a hex digit
+    u.bytes[b] = static_cast<std::uint8_t>((hi << 4) | lo);
   }
+  if (bad < 0) return std::nullopt;
   return u;
 }
 

@@ -324,5 +324,20 @@ TEST(Uuid, ParsesAndPrintsCanonicalLowerCase) {
   EXPECT_EQ(Uuid::parse(r.to_string()), r);
 }
 
+TEST(Uuid, RejectsANonHexCharacterAtEveryDigitPosition) {
+  const std::string good = "0123abcd-ef45-6789-ABCD-ef0123456789";
+  ASSERT_TRUE(Uuid::parse(good));
+  EXPECT_EQ(Uuid::parse(good)->bytes, (std::array<std::uint8_t, 16>{0x01, 0x23, 0xab, 0xcd, 0xef, 0x45, 0x67, 0x89, 0xab,
+                                                                  0xcd, 0xef, 0x01, 0x23, 0x45, 0x67, 0x89}));
+  for (std::size_t i = 0; i < good.size(); ++i) {
+    for (const char bad : {'g', 'G', ' ', '/', ':', '@', '`', '\x80', '\xff', '\0', '-'}) {
+      std::string t = good;
+      if (good[i] == '-' && bad == '-') continue;
+      t[i] = bad;
+      EXPECT_FALSE(Uuid::parse(t)) << "position " << i << " char " << int(static_cast<unsigned char>(bad));
+    }
+  }
+}
+
 }  // namespace
 }  // namespace ssmc::wire
