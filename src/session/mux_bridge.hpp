@@ -114,6 +114,7 @@ class MuxBridge : public std::enable_shared_from_this<MuxBridge> {
   Owner& owner_;
   mux::SmuxSession mux_;
   std::map<std::uint32_t, std::shared_ptr<Conn>> conns_;
+  std::vector<std::uint8_t> read_buf_;  ///< every reader's socket reads (one at a time: one thread)
   asio::steady_timer timer_;
   Stats stats_;
   bool channel_blocked_ = false;
