@@ -110,6 +110,7 @@ std::error_code DataChannel::send(PayloadType type, std::span<const std::uint8_t
 
 std::error_code DataChannel::check_room(std::size_t payload_size) {
   if (payload_size > config_.max_payload) return make_error_code(Errc::payload_too_large);
+  if (config_.adaptive_window) window_ctl_.note_message(payload_size);
   if (unacked_count_ >= config_.send_window_messages ||
       (unacked_count_ > 0 && unacked_bytes_ + payload_size > window_bytes())) {
     blocked_ = true;

@@ -24,9 +24,16 @@
 namespace ssmc::channel {
 
 inline constexpr double kWindowGain = 2.0;
-/// Floor of the adaptive window: enough for full speed at loopback round
-/// trips; a keystroke queues behind at most this much bulk data.
-inline constexpr std::size_t kMinAdaptiveWindowBytes = 64 * 1024;
+/// Floor of the adaptive window: a keystroke queues behind at most this
+/// much bulk data (or kMinWindowMessages of the largest messages sent, when
+/// that is more). 32 KiB (with 1 KiB messages) kept full speed at loopback
+/// round trips and halved the echo's queueing behind an upload against
+/// 64 KiB (bench b4, issue #8).
+inline constexpr std::size_t kMinAdaptiveWindowBytes = 32 * 1024;
+/// The window holds at least this many of the largest messages sent: with a
+/// floor of one 32 KiB message, 32 KiB payloads went stop-and-wait (half
+/// the throughput).
+inline constexpr std::size_t kMinWindowMessages = 2;
 inline constexpr Duration kMinRttWindow = 10s;
 inline constexpr Duration kRateWindow = 1s;
 
@@ -60,6 +67,14 @@ class AdaptiveWindow {
     update();
   }
 
+  /// A message of `bytes` is about to be sent (raises the floor to
+  /// kMinWindowMessages of the largest, up to the ceiling).
+  void note_message(std::size_t bytes) {
+    if (bytes <= largest_message_) return;
+    largest_message_ = bytes;
+    window_ = std::max(window_, floor());
+  }
+
   /// Bytes allowed in flight (queued or unacknowledged).
   std::size_t window() const { return window_; }
   Duration min_rtt() const { return best_min_rtt(); }
@@ -90,12 +105,17 @@ class AdaptiveWindow {
     const double rate = max_rate();
     if (rtt == Duration::zero() || rate <= 0) return;
     const double bdp = kWindowGain * rate * std::chrono::duration<double>(rtt).count();
-    const double clamped = std::clamp(bdp, static_cast<double>(min_bytes_), static_cast<double>(max_bytes_));
+    const double clamped = std::clamp(bdp, static_cast<double>(floor()), static_cast<double>(max_bytes_));
     window_ = static_cast<std::size_t>(clamped);
+  }
+
+  std::size_t floor() const {
+    return std::min(max_bytes_, std::max(min_bytes_, kMinWindowMessages * largest_message_));
   }
 
   std::size_t min_bytes_, max_bytes_;
   std::size_t window_;
+  std::size_t largest_message_ = 0;
   std::uint64_t delivered_ = 0;
   TimePoint delivered_time_{};
   TimePoint rate_epoch_{}, rtt_epoch_{};

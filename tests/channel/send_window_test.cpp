@@ -101,6 +101,25 @@ TEST(AdaptiveWindow, NeverLeavesItsBounds) {
   }
 }
 
+TEST(AdaptiveWindow, HoldsAtLeastTwoOfTheLargestMessages) {
+  AdaptiveWindow w(kMax, 32 * 1024);
+  w.note_message(1024);
+  EXPECT_EQ(w.window(), 32u * 1024) << "small messages: the floor";
+  w.note_message(32 * 1024);
+  EXPECT_EQ(w.window(), kMinWindowMessages * 32 * 1024) << "else one large message would be stop-and-wait";
+  // Slow acknowledgements (a tiny rate) cannot take it below that either.
+  TimePoint now{};
+  for (int i = 0; i < 50; ++i) {
+    const auto s = w.stamp(now);
+    now += 100ms;
+    w.on_ack(kMsg, 50ms, s, now);
+  }
+  EXPECT_EQ(w.window(), kMinWindowMessages * 32 * 1024);
+  AdaptiveWindow capped(48 * 1024, 32 * 1024);
+  capped.note_message(32 * 1024);
+  EXPECT_EQ(capped.window(), 48u * 1024) << "the ceiling still wins";
+}
+
 // ------------------------------------------------------------ in the simulator
 
 sim::SimConfig bulk(bool adaptive) {
