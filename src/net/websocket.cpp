@@ -150,6 +150,24 @@ struct WebSocket::Impl {
 
   std::shared_ptr<IdleWatch> watch;
   bool timed_out = false;
+  std::size_t max_message_size = kDefaultMaxMessage;
+
+  /// A whole binary message that is already buffered, taken without Beast:
+  /// one unfragmented frame, no extension bits, masked exactly when the peer
+  /// is a client (RFC 6455 §5.1), within the size limit. Anything else
+  /// (control frames, fragments, text, a violation) is left to Beast, which
+  /// handles or refuses it as before. The payload is unmasked in place.
+  template <class W>
+  std::optional<std::span<std::uint8_t>> take_buffered_message(W& w) {
+    auto& layer = w.next_layer();
+    const auto h = layer.peek_whole_frame();
+    if (!h || !h->fin || h->rsv != 0 || h->opcode != kWsOpcodeBinary || h->masked == is_client ||
+        h->payload_size > max_message_size || !w.is_open())
+      return std::nullopt;
+    auto payload = layer.take_frame(*h);
+    if (h->masked) mask_ws_payload(payload, h->key);
+    return payload;
+  }
 
   template <class W>
   void configure(W& w, Duration idle, std::size_t max_message, bool client) {
@@ -161,6 +179,9 @@ struct WebSocket::Impl {
     t.idle_timeout = websocket::stream_base::none();
     t.keep_alive_pings = false;
     w.set_option(t);
+    max_message_size = max_message;
+    // Whole binary messages already read are taken without Beast (read()).
+    (void)w.next_layer().start_frames();
     if (idle > Duration::zero()) {
       watch = std::make_shared<IdleWatch>(w.get_executor());
       asio::co_spawn(w.get_executor(), watch_idle(watch, this, idle), asio::detached);
@@ -187,6 +208,7 @@ asio::awaitable<Result<std::unique_ptr<WebSocket::Impl>>> client_upgrade(std::un
                                                                          unsigned* refused_status) {
   auto& ws = std::get<WsOver<Stream>>(impl->ws);
   beast::get_lowest_layer(ws).expires_never();
+  ws.next_layer().limit_reads_to_http_head();  // frames after the 101 stay in our buffer
   websocket::stream_base::timeout t = websocket::stream_base::timeout::suggested(beast::role_type::client);
   t.handshake_timeout = options.client.connect_timeout;
   ws.set_option(t);
@@ -261,6 +283,12 @@ asio::awaitable<Result<WsMessage>> WebSocket::read() {
   auto& impl = *impl_;
   impl.buffer.consume(impl.buffer.size());
   if (!impl.open) co_return make_error_code(Errc::closed);
+  if (auto payload = impl.visit([&](auto& ws) { return impl.take_buffered_message(ws); })) {
+    ++impl.stats.messages_in;
+    ++impl.stats.buffered_messages_in;
+    impl.stats.bytes_in += payload->size();
+    co_return WsMessage{true, *payload};
+  }
   auto [ec, n] = co_await impl.visit([&](auto& ws) { return ws.async_read(impl.buffer, use_tuple); });
   if (ec) {
     impl.open = false;

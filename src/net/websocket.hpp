@@ -49,6 +49,9 @@ struct WsStats {
   std::uint64_t messages_in = 0, messages_out = 0;
   std::uint64_t bytes_in = 0, bytes_out = 0;
   std::uint64_t pings_in = 0, pongs_in = 0;
+  /// Of messages_in: whole binary messages taken from the read buffer
+  /// without Beast.
+  std::uint64_t buffered_messages_in = 0;
   /// Writes handed to the socket (or TLS) stream: below messages_out when
   /// batched writes were merged.
   std::uint64_t socket_writes = 0;

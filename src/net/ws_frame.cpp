@@ -55,4 +55,40 @@ void write_ws_frame(std::span<std::uint8_t> out, bool binary, std::span<const st
   for (; i < n; ++i) p[i] = payload[i] ^ key8[i % kMaskKeySize];
 }
 
+std::optional<WsFrameHead> parse_ws_frame_head(std::span<const std::uint8_t> bytes) {
+  if (bytes.size() < 2) return std::nullopt;
+  WsFrameHead h;
+  h.fin = (bytes[0] & kFin) != 0;
+  h.rsv = static_cast<std::uint8_t>((bytes[0] >> 4) & 0x7);
+  h.opcode = static_cast<std::uint8_t>(bytes[0] & 0x0f);
+  h.masked = (bytes[1] & kMaskBit) != 0;
+  const std::uint8_t len7 = bytes[1] & 0x7f;
+  const std::size_t length_bytes = len7 == kLength16 ? 2 : len7 == kLength64 ? 8 : 0;
+  h.header_size = 2 + length_bytes + (h.masked ? kMaskKeySize : 0);
+  if (bytes.size() < h.header_size) return std::nullopt;
+  if (length_bytes == 0) {
+    h.payload_size = len7;
+  } else {
+    for (std::size_t i = 0; i < length_bytes; ++i) h.payload_size = h.payload_size << 8 | bytes[2 + i];
+  }
+  if (h.masked) std::memcpy(h.key.data(), bytes.data() + 2 + length_bytes, kMaskKeySize);
+  return h;
+}
+
+void mask_ws_payload(std::span<std::uint8_t> data, const WsMaskKey& key) {
+  std::uint8_t key8[8];
+  for (std::size_t i = 0; i < 8; ++i) key8[i] = key[i % kMaskKeySize];
+  std::uint64_t k = 0;
+  std::memcpy(&k, key8, 8);
+  const std::size_t n = data.size();
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    std::uint64_t v = 0;
+    std::memcpy(&v, data.data() + i, 8);
+    v ^= k;
+    std::memcpy(data.data() + i, &v, 8);
+  }
+  for (; i < n; ++i) data[i] ^= key8[i % kMaskKeySize];
+}
+
 }  // namespace ssmc::net

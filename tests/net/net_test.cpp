@@ -451,8 +451,9 @@ class RawPeer {
     auto [ec, n] = co_await asio::async_write(tcp(), asio::buffer(bytes), use_tuple);
     co_return !ec;
   }
-  /// Answers a WebSocket upgrade request with 101 (RFC 6455 §4.2.2).
-  awaitable<bool> accept_websocket() {
+  /// Answers a WebSocket upgrade request with 101 (RFC 6455 §4.2.2), and
+  /// `then` in the same write.
+  awaitable<bool> accept_websocket(std::string then = {}) {
     const std::string head = co_await read_head();
     constexpr std::string_view kKeyHeader = "Sec-WebSocket-Key: ";
     const auto at = head.find(kKeyHeader);
@@ -465,8 +466,10 @@ class RawPeer {
     const std::string response =
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " +
         crypto::base64_encode({digest, length}) + "\r\n\r\n";
-    co_return co_await send(response);
+    co_return co_await send(response + then);
   }
+  /// Small writes leave at once (no Nagle delay): the client sees them apart.
+  void no_delay() { tcp().set_option(asio::ip::tcp::no_delay(true)); }
   /// Ends the TCP connection (FIN) without a TLS close_notify.
   void drop() {
     boost::system::error_code ignored;
@@ -481,6 +484,79 @@ class RawPeer {
   std::optional<asio::ssl::stream<asio::ip::tcp::socket>> conn_;
   std::string in_;  ///< bytes read but not consumed yet
 };
+
+/// A frame from the server (unmasked), with FIN and opcode as given.
+std::string server_frame(bool fin, std::uint8_t opcode, std::string_view payload) {
+  std::string f = frame_header(opcode, payload.size());
+  if (!fin) f[0] = static_cast<char>(opcode);
+  return f + std::string(payload);
+}
+
+// The client takes whole binary messages out of its read buffer without
+// Beast (issue #8) and leaves everything else to Beast. A server that
+// speaks first (frames in the same segment as its 101), then a ping, a
+// fragmented message, a text message and binary ones, the rest cut into
+// writes of 1 to 7 bytes (frame headers split anywhere): every message
+// arrives whole and in order, and the ping is answered.
+TEST(WebSocket, MessagesArriveWholeAndInOrderHoweverTheBytesAreCut) {
+  asio::io_context io;
+  RawPeer peer(io, nullptr);
+  const std::string big(300, 'x');
+  const std::string first = server_frame(true, kBinaryFrame, "one") + server_frame(true, 0x9, "p1");
+  const std::string rest = server_frame(false, kBinaryFrame, "fr") + server_frame(true, 0x0, "ag") +
+                           server_frame(true, 0x1, "txt") + server_frame(true, kBinaryFrame, big) +
+                           server_frame(true, kBinaryFrame, "") + server_frame(true, kBinaryFrame, "last");
+  std::string pong;
+  asio::co_spawn(
+      io,
+      [&]() -> awaitable<void> {
+        if (!co_await peer.accept()) co_return;
+        peer.no_delay();
+        if (!co_await peer.accept_websocket(first)) co_return;  // speaks first
+        asio::steady_timer gap(io);
+        for (std::size_t i = 0, cut = 1; i < rest.size(); i += cut, cut = cut % 7 + 1) {
+          if (!co_await peer.send(rest.substr(i, cut))) co_return;
+          gap.expires_after(std::chrono::microseconds(300));
+          co_await gap.async_wait(use_tuple);
+        }
+        // The client's pong: FIN|pong, MASK|2, a 4-byte key, "p1" masked.
+        const std::string p = co_await peer.read_exactly(8);
+        if (p.size() == 8 && static_cast<std::uint8_t>(p[0]) == 0x8a) {
+          for (int i = 6; i < 8; ++i) pong += static_cast<char>(p[i] ^ p[2 + (i - 6) % 4]);
+        }
+      },
+      asio::detached);
+  run(
+      io,
+      [&]() -> awaitable<void> {
+        auto ep = parse_endpoint("ws://127.0.0.1:" + std::to_string(peer.port()) + "/");
+        WebSocketOptions opts;
+        opts.idle_timeout = Duration::zero();
+        auto ws = co_await WebSocket::connect(io.get_executor(), *ep, opts);
+        if (!ws) {
+          ADD_FAILURE() << "connect: " << ws.error().message();
+          co_return;
+        }
+        const std::vector<std::pair<bool, std::string>> want{
+            {true, "one"}, {true, "frag"}, {false, "txt"}, {true, big}, {true, ""}, {true, "last"}};
+        for (const auto& [binary, text] : want) {
+          auto m = co_await (*ws)->read();
+          if (!m) {
+            ADD_FAILURE() << "read: " << m.error().message() << " (expected \"" << text.substr(0, 10) << "\")";
+            co_return;
+          }
+          EXPECT_EQ(m->binary, binary) << text.substr(0, 10);
+          EXPECT_EQ(std::string(m->data.begin(), m->data.end()), text);
+        }
+        EXPECT_EQ((*ws)->stats().pings_in, 1u);
+        EXPECT_EQ((*ws)->stats().messages_in, want.size());
+        EXPECT_GE((*ws)->stats().buffered_messages_in, 1u) << "\"one\" came with the 101: taken without Beast";
+      },
+      kFaultLimit);
+  io.restart();
+  io.run_for(std::chrono::milliseconds(200));  // the peer reads the pong
+  EXPECT_EQ(pong, "p1");
+}
 
 /// A wss:// peer completes the handshake and the upgrade, sends one whole
 /// message, writes `tail` on the TCP socket under TLS and drops TCP without

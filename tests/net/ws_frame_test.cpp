@@ -62,5 +62,51 @@ TEST(WsFrame, MaskingIsTheKeyRepeatedOverEveryPayloadLength) {
   }
 }
 
+TEST(WsFrame, HeadParsesWhatWriteProducesAtEveryLengthForm) {
+  const WsMaskKey key{0xde, 0xad, 0xbe, 0xef};
+  for (const std::size_t n : {0u, 1u, 125u, 126u, 127u, 0xffffu, 0x10000u, 0x10001u}) {
+    for (const WsMaskKey* k : {static_cast<const WsMaskKey*>(nullptr), &key}) {
+      const std::vector<std::uint8_t> payload(n, 0x5a);
+      const auto f = frame(true, payload, k);
+      const auto h = parse_ws_frame_head(f);
+      ASSERT_TRUE(h) << n;
+      EXPECT_TRUE(h->fin);
+      EXPECT_EQ(h->rsv, 0);
+      EXPECT_EQ(h->opcode, kWsOpcodeBinary);
+      EXPECT_EQ(h->masked, k != nullptr);
+      EXPECT_EQ(h->payload_size, n);
+      EXPECT_EQ(h->frame_size(), f.size());
+      if (k) {
+        EXPECT_EQ(h->key, key);
+      }
+      // Every proper prefix of the header is incomplete.
+      for (std::size_t cut = 0; cut < h->header_size; ++cut)
+        EXPECT_FALSE(parse_ws_frame_head(std::span(f).first(cut))) << n << " cut at " << cut;
+      // Unmasking the payload in place gives it back.
+      std::vector<std::uint8_t> body(f.begin() + static_cast<std::ptrdiff_t>(h->header_size), f.end());
+      if (k) mask_ws_payload(body, h->key);
+      EXPECT_EQ(body, payload) << n;
+    }
+  }
+}
+
+TEST(WsFrame, HeadReportsFlagsAsSent) {
+  // RFC 6455 §5.7: "A single-frame unmasked text message" split in two
+  // fragments: 0x01 (no FIN, text), then 0x80 (FIN, continuation); a ping
+  // with RSV1 set for good measure.
+  const std::vector<std::uint8_t> first{0x01, 0x03, 'H', 'e', 'l'};
+  auto h = parse_ws_frame_head(first);
+  ASSERT_TRUE(h);
+  EXPECT_FALSE(h->fin);
+  EXPECT_EQ(h->opcode, 0x1);
+  const std::vector<std::uint8_t> ping{0xc9, 0x00};
+  h = parse_ws_frame_head(ping);
+  ASSERT_TRUE(h);
+  EXPECT_TRUE(h->fin);
+  EXPECT_EQ(h->rsv, 0x4);
+  EXPECT_EQ(h->opcode, 0x9);
+  EXPECT_EQ(h->frame_size(), 2u);
+}
+
 }  // namespace
 }  // namespace ssmc::net

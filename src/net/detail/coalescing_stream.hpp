@@ -12,6 +12,12 @@
 //    buffer, one read per ~1 KiB message; small reads are served from a
 //    kReadBufferBytes buffer filled by one read. Large reads go straight
 //    through (no copy).
+//  - Frame mode (start_frames(), after the upgrade): a read never gets bytes
+//    of more than one WebSocket frame, so between messages Beast holds no
+//    bytes, and a whole binary message already buffered can be taken here
+//    without Beast (peek_whole_frame / take_frame: no asynchronous operation
+//    per message, issue #8). Before the upgrade response is read,
+//    limit_reads_to_http_head() keeps Beast from reading past its header.
 //
 // Byte order on the wire is the order of the writes; nothing is reordered.
 // An error of a buffered write is reported by the next write. Completion
@@ -28,10 +34,15 @@
 #include <boost/beast/websocket/teardown.hpp>
 #include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <memory>
+#include <optional>
 #include <span>
+#include <string_view>
 #include <utility>
 #include <vector>
+
+#include "net/ws_frame.hpp"
 
 namespace ssmc::net::detail {
 
@@ -68,6 +79,40 @@ class CoalescingStream {
   /// When bytes were last read from the next layer (the WebSocket's idle
   /// watchdog); the epoch before the first read.
   std::chrono::steady_clock::time_point last_read() const { return st_->last_read; }
+
+  /// Until the end of an HTTP header ("\r\n\r\n") has been read, reads stop
+  /// there (a client's upgrade: nothing after the 101 reaches Beast's buffer).
+  void limit_reads_to_http_head() {
+    st_->mode = ReadMode::http_head;
+    st_->head_match = 0;
+  }
+  /// Frame mode from here on, if the next byte is known to start a frame
+  /// (nothing read yet, or the HTTP header just ended); false otherwise
+  /// (reads stay as they are; peek_whole_frame() finds nothing).
+  bool start_frames() {
+    auto& st = *st_;
+    if (st.mode != ReadMode::raw || !st.at_boundary) return false;
+    st.mode = ReadMode::frames;
+    st.frame_left = 0;
+    return true;
+  }
+  /// Frame mode, no read in progress, at a frame boundary: the next frame's
+  /// header when header and payload are all buffered.
+  std::optional<WsFrameHead> peek_whole_frame() const {
+    const auto& st = *st_;
+    if (st.mode != ReadMode::frames || st.reading || st.frame_left != 0 || st.rpos == st.rend) return std::nullopt;
+    auto h = parse_ws_frame_head(std::span<const std::uint8_t>(st.rbuf.data() + st.rpos, st.rend - st.rpos));
+    if (!h || h->frame_size() > st.rend - st.rpos) return std::nullopt;
+    return h;
+  }
+  /// Takes the frame peek_whole_frame() just returned; its payload stays
+  /// valid until the next read.
+  std::span<std::uint8_t> take_frame(const WsFrameHead& h) {
+    auto& st = *st_;
+    std::span<std::uint8_t> payload(st.rbuf.data() + st.rpos + h.header_size, static_cast<std::size_t>(h.payload_size));
+    st.rpos += static_cast<std::size_t>(h.frame_size());
+    return payload;
+  }
 
   /// While held, writes are buffered (up to kCoalesceLimitBytes); releasing
   /// starts writing what is buffered.
@@ -145,6 +190,8 @@ class CoalescingStream {
   }
 
  private:
+  enum class ReadMode : std::uint8_t { raw, http_head, frames };
+
   struct State {
     explicit State(Next&& n)
         : next(std::move(n)), drained(next.get_executor(), boost::asio::steady_timer::time_point::max()) {}
@@ -158,6 +205,11 @@ class CoalescingStream {
     bool flushing = false, hold = false, dead = false;
     std::uint64_t writes = 0;                 ///< write operations started on the next layer
     std::chrono::steady_clock::time_point last_read{};  ///< of bytes from the next layer
+    ReadMode mode = ReadMode::raw;
+    bool at_boundary = true;       ///< raw mode: nothing served yet, or an HTTP header just ended
+    bool reading = false;          ///< the owner's read is in progress
+    std::size_t head_match = 0;    ///< http_head: bytes of "\r\n\r\n" matched so far
+    std::uint64_t frame_left = 0;  ///< frames: bytes of the current frame not served yet
     std::uint64_t appended = 0, written = 0;  ///< bytes accepted / handed to the next layer, ever
     boost::system::error_code error;          ///< sticky: a flush failed
     /// Cancelled whenever a flush ends: wakes whoever waits for room or a drain.
@@ -240,35 +292,101 @@ class CoalescingStream {
     });
   }
 
+  /// Serves buffered bytes into `buffers` within the read mode's limits;
+  /// 0 when more input is needed first.
   template <class Buffers>
-  static std::size_t take_buffered(State& st, const Buffers& buffers) {
-    const std::size_t n =
-        boost::asio::buffer_copy(buffers, boost::asio::buffer(st.rbuf.data() + st.rpos, st.rend - st.rpos));
+  static std::size_t serve(State& st, const Buffers& buffers) {
+    std::size_t limit = std::min(st.rend - st.rpos, boost::asio::buffer_size(buffers));
+    if (limit == 0) return 0;
+    const std::uint8_t* at = st.rbuf.data() + st.rpos;
+    switch (st.mode) {
+      case ReadMode::raw:
+        st.at_boundary = false;
+        break;
+      case ReadMode::http_head: {
+        static constexpr std::string_view kEnd = "\r\n\r\n";
+        for (std::size_t i = 0; i < limit; ++i) {
+          const char c = static_cast<char>(at[i]);
+          st.head_match = c == kEnd[st.head_match] ? st.head_match + 1 : (c == kEnd[0] ? 1 : 0);
+          if (st.head_match == kEnd.size()) {
+            limit = i + 1;
+            st.mode = ReadMode::raw;  // a refused upgrade's body, if any, follows
+            st.at_boundary = true;
+            break;
+          }
+        }
+        break;
+      }
+      case ReadMode::frames:
+        if (st.frame_left == 0) {
+          const auto h = parse_ws_frame_head(std::span<const std::uint8_t>(at, st.rend - st.rpos));
+          if (!h) return 0;  // a partial header: read more
+          st.frame_left = h->frame_size();
+        }
+        limit = static_cast<std::size_t>(std::min<std::uint64_t>(limit, st.frame_left));
+        st.frame_left -= limit;
+        break;
+    }
+    const std::size_t n = boost::asio::buffer_copy(buffers, boost::asio::buffer(at, limit));
     st.rpos += n;
     return n;
   }
 
   template <class Handler, class Buffers>
   static void read(const StatePtr& st, Handler handler, const Buffers& buffers) {
-    if (st->rpos < st->rend)
-      return post_result(st, std::move(handler), boost::system::error_code{}, take_buffered(*st, buffers));
-    if (boost::asio::buffer_size(buffers) >= kDirectReadBytes) {
-      st->next.async_read_some(buffers, [st, handler = std::move(handler)](boost::system::error_code ec,
-                                                                           std::size_t n) mutable {
-        if (n > 0) st->last_read = std::chrono::steady_clock::now();
-        handler(ec, n);
-      });
+    st->reading = true;
+    auto done = [st, handler = std::move(handler)](boost::system::error_code ec, std::size_t n) mutable {
+      st->reading = false;
+      handler(ec, n);
+    };
+    const std::size_t want = boost::asio::buffer_size(buffers);
+    if (want == 0) return post_result(st, std::move(done), boost::system::error_code{}, std::size_t{0});
+    if (const std::size_t n = serve(*st, buffers); n > 0)
+      return post_result(st, std::move(done), boost::system::error_code{}, n);
+    // Large reads go straight into the caller's (first) buffer: no copy.
+    const boost::asio::mutable_buffer first = *boost::asio::buffer_sequence_begin(buffers);
+    const bool direct = st->rpos == st->rend && first.size() >= kDirectReadBytes &&
+                        (st->mode == ReadMode::raw || (st->mode == ReadMode::frames && st->frame_left > 0));
+    if (direct) {
+      // At most the rest of the current frame (frame mode).
+      const std::size_t limit = st->mode == ReadMode::frames
+                                    ? static_cast<std::size_t>(std::min<std::uint64_t>(first.size(), st->frame_left))
+                                    : first.size();
+      st->next.async_read_some(boost::asio::buffer(first, limit),
+                               [st, done = std::move(done)](boost::system::error_code ec, std::size_t n) mutable {
+                                 if (n > 0) st->last_read = std::chrono::steady_clock::now();
+                                 if (st->mode == ReadMode::frames) st->frame_left -= n;
+                                 if (st->mode == ReadMode::raw) st->at_boundary = false;
+                                 done(ec, n);
+                               });
       return;
     }
-    if (st->rbuf.empty()) st->rbuf.resize(kReadBufferBytes);
-    st->next.async_read_some(boost::asio::buffer(st->rbuf), [st, handler = std::move(handler), buffers](
-                                                                boost::system::error_code ec, std::size_t n) mutable {
-      st->rpos = 0;
-      st->rend = n;
-      if (n > 0) st->last_read = std::chrono::steady_clock::now();
-      const std::size_t got = take_buffered(*st, buffers);
-      handler(got > 0 ? boost::system::error_code{} : ec, got);
-    });
+    fill(st, std::move(done), buffers);
+  }
+
+  /// Reads more into the read-ahead buffer (after what it holds), then serves.
+  template <class Handler, class Buffers>
+  static void fill(const StatePtr& st, Handler handler, const Buffers& buffers) {
+    auto& s = *st;
+    if (s.rbuf.empty()) s.rbuf.resize(kReadBufferBytes);
+    if (s.rpos > 0) {
+      if (s.rend > s.rpos) std::memmove(s.rbuf.data(), s.rbuf.data() + s.rpos, s.rend - s.rpos);
+      s.rend -= s.rpos;
+      s.rpos = 0;
+    }
+    // (Never full here: what is held is at most a partial frame header.)
+    s.next.async_read_some(
+        boost::asio::buffer(s.rbuf.data() + s.rend, s.rbuf.size() - s.rend),
+        [st, handler = std::move(handler), buffers](boost::system::error_code ec, std::size_t n) mutable {
+          if (n > 0) {
+            st->rend += n;
+            st->last_read = std::chrono::steady_clock::now();
+          }
+          if (const std::size_t got = serve(*st, buffers); got > 0) return handler(boost::system::error_code{}, got);
+          if (!ec && n == 0) ec = boost::asio::error::eof;
+          if (ec) return handler(ec, std::size_t{0});
+          fill(st, std::move(handler), buffers);  // a frame header still incomplete
+        });
   }
 
   StatePtr st_;
