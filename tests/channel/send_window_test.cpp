@@ -115,6 +115,11 @@ TEST(AdaptiveWindow, HoldsAtLeastTwoOfTheLargestMessages) {
     w.on_ack(kMsg, 50ms, s, now);
   }
   EXPECT_EQ(w.window(), kMinWindowMessages * 32 * 1024);
+  AdaptiveWindow mid(kMax, 32 * 1024);
+  mid.note_message(16 * 1024);
+  EXPECT_EQ(mid.window(), kFewMessagesCapBytes) << "four 16 KiB messages";
+  mid.note_message(64 * 1024);
+  EXPECT_EQ(mid.window(), kMinWindowMessages * 64 * 1024) << "two 64 KiB messages";
   AdaptiveWindow capped(48 * 1024, 32 * 1024);
   capped.note_message(32 * 1024);
   EXPECT_EQ(capped.window(), 48u * 1024) << "the ceiling still wins";
