@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "aws/errors.hpp"
+#include "util/utf8.hpp"
 
 namespace ssmc::aws {
 namespace {
@@ -15,39 +16,6 @@ constexpr std::string_view kDefaultSection = "DEFAULT";
 
 // --- UTF-8 and Python's notion of white space -------------------------------
 
-// Offset of the first byte that is not part of valid UTF-8 (Python's strict
-// decoder: no overlongs, no surrogates, <= U+10FFFF), or npos.
-std::size_t invalid_utf8_at(std::string_view s) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    std::size_t len = 0;
-    unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the 2nd byte
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if (c >= 0xC2 && c <= 0xDF) {
-      len = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      len = 3;
-      if (c == 0xE0) lo = 0xA0;
-      if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      len = 4;
-      if (c == 0xF0) lo = 0x90;
-      if (c == 0xF4) hi = 0x8F;
-    } else {
-      return i;
-    }
-    if (i + len > s.size()) return i;
-    for (std::size_t k = 1; k < len; ++k) {
-      const auto b = static_cast<unsigned char>(s[i + k]);
-      if (b < (k == 1 ? lo : 0x80) || b > (k == 1 ? hi : 0xBF)) return i;
-    }
-    i += len;
-  }
-  return std::string_view::npos;
-}
 
 // Decodes the code point at s[i] (s is valid UTF-8); sets `len`.
 char32_t code_point_at(std::string_view s, std::size_t i, std::size_t& len) {
@@ -298,7 +266,7 @@ void throw_exception_from_error(const ConfigError& error, const boost::source_lo
 }
 
 ConfigResult<ParsedFile> parse_config_file(std::string_view text, FileKind kind) {
-  if (const auto bad = invalid_utf8_at(text); bad != std::string_view::npos) {
+  if (const auto bad = util::invalid_utf8_at(text); bad != std::string_view::npos) {
     std::size_t line = 1;
     for (std::size_t i = 0; i < bad; ++i)
       if (text[i] == '\n' || (text[i] == '\r' && (i + 1 == text.size() || text[i + 1] != '\n'))) ++line;

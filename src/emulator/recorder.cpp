@@ -8,6 +8,7 @@
 #include <ctime>
 
 #include "crypto/sha256.hpp"
+#include "util/utf8.hpp"
 #include "wire/agent_message.hpp"
 
 namespace ssmc::emulator {
@@ -29,18 +30,10 @@ std::pair<std::string, std::int64_t> timestamp() {
   return {std::string(buf) + frac, static_cast<std::int64_t>(ns)};
 }
 
+/// Strictly (a payload with an overlong form or a surrogate is recorded as
+/// hex only: the JSON line must stay valid UTF-8).
 bool valid_utf8(std::span<const std::uint8_t> s) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const std::uint8_t c = s[i];
-    const std::size_t n = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
-    if (n == 0 || i + n > s.size()) return false;
-    for (std::size_t k = 1; k < n; ++k) {
-      if ((s[i + k] & 0xC0) != 0x80) return false;
-    }
-    i += n;
-  }
-  return true;
+  return util::invalid_utf8_at({reinterpret_cast<const char*>(s.data()), s.size()}) == std::string_view::npos;
 }
 
 /// Owner-only: a recording holds the session's tokens (OpenDataChannel).

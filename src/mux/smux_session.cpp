@@ -399,6 +399,10 @@ std::error_code SmuxSession::write(std::uint32_t id, std::span<const std::uint8_
     return make_error_code(Errc::would_block);
   }
   drop_turn(*s);  // one write per turn
+  // A stream blocked on its own buffer that found room again (say after a
+  // safety wake-up) is not blocked any more: left set, it would later be
+  // handed a turn nobody waits for, and each such turn holds back room.
+  if (s->blocked && !s->waiting) s->blocked = false;
   if (s->send.empty() && s->send.capacity() < data.size() && !send_pool_.empty()) {
     s->send.adopt(std::move(send_pool_.back()));
     send_pool_.pop_back();

@@ -43,6 +43,7 @@ struct IdleWatch {
   explicit IdleWatch(asio::any_io_executor ex) : timer(std::move(ex)) {}
   asio::steady_timer timer;
   bool alive = true;
+  bool ping_in_flight = false;  ///< at most one keep-alive ping queued in Beast
 };
 }  // namespace
 
@@ -112,8 +113,14 @@ struct WebSocket::Impl {
         continue;
       }
       if (!pinged) {
-        // Beast writes the frame into the operation's own buffer at once.
-        self->visit([](auto& ws) { ws.async_ping(websocket::ping_data{}, asio::detached); });
+        // Beast writes the frame into the operation's own buffer at once. A
+        // ping still queued (the peer reads nothing) is not followed by more.
+        if (!w->ping_in_flight) {
+          w->ping_in_flight = true;
+          self->visit([w](auto& ws) {
+            ws.async_ping(websocket::ping_data{}, [w](boost::system::error_code) { w->ping_in_flight = false; });
+          });
+        }
         pinged = true;
         continue;
       }
@@ -146,6 +153,10 @@ struct WebSocket::Impl {
   /// whatever the pending operation reports means an unresponsive peer.
   std::error_code error(const boost::system::error_code& ec) const {
     return timed_out ? make_error_code(Errc::peer_unresponsive) : map_error(ec);
+  }
+  /// What an operation on a connection no longer open reports.
+  std::error_code not_open() const {
+    return make_error_code(timed_out ? Errc::peer_unresponsive : Errc::closed);
   }
 
   std::shared_ptr<IdleWatch> watch;
@@ -282,7 +293,7 @@ asio::awaitable<Result<std::unique_ptr<WebSocket>>> WebSocket::connect(asio::any
 asio::awaitable<Result<WsMessage>> WebSocket::read() {
   auto& impl = *impl_;
   impl.buffer.consume(impl.buffer.size());
-  if (!impl.open) co_return make_error_code(Errc::closed);
+  if (!impl.open) co_return impl.not_open();
   if (auto payload = impl.visit([&](auto& ws) { return impl.take_buffered_message(ws); })) {
     ++impl.stats.messages_in;
     ++impl.stats.buffered_messages_in;
@@ -303,7 +314,7 @@ asio::awaitable<Result<WsMessage>> WebSocket::read() {
 
 asio::awaitable<std::error_code> WebSocket::write(std::span<const std::uint8_t> data, bool binary, bool batch) {
   auto& impl = *impl_;
-  if (!impl.open) co_return make_error_code(Errc::closed);
+  if (!impl.open) co_return impl.not_open();
   const auto ec = co_await impl.visit([&](auto& w) { return impl.write_message(w, data, binary, batch); });
   if (ec) {
     impl.open = false;
@@ -321,7 +332,7 @@ void WebSocket::flush() {
 
 asio::awaitable<std::error_code> WebSocket::drain() {
   auto& impl = *impl_;
-  if (!impl.open) co_return make_error_code(Errc::closed);
+  if (!impl.open) co_return impl.not_open();
   auto [ec] = co_await impl.visit([&](auto& ws) {
     ws.next_layer().hold(false);
     return ws.next_layer().async_drain(use_tuple);
@@ -331,7 +342,7 @@ asio::awaitable<std::error_code> WebSocket::drain() {
 
 asio::awaitable<std::error_code> WebSocket::ping(std::string_view payload) {
   auto& impl = *impl_;
-  if (!impl.open) co_return make_error_code(Errc::closed);
+  if (!impl.open) co_return impl.not_open();
   const auto part = payload.substr(0, std::min<std::size_t>(payload.size(), websocket::ping_data::static_capacity));
   websocket::ping_data data(part.data(), part.size());
   auto [ec] = co_await impl.visit([&](auto& ws) { return ws.async_ping(data, use_tuple); });

@@ -400,6 +400,25 @@ TEST(SmuxSession, StreamsWaitingForTheSessionsRoomTakeItInTurns) {
   EXPECT_FALSE(c.write(b, pattern(5, 100), t0())) << "nobody waits: room is anyone's again";
 }
 
+TEST(SmuxSession, AStreamThatWritesAgainAfterBlockingGetsNoStaleTurn) {
+  SessionConfig cfg = client_config();
+  cfg.max_stream_send_buffer = 10'000;
+  cfg.max_session_send_buffer = 100'000;
+  SmuxSession c(cfg, t0());
+  const auto x = *c.open_stream(t0()), y = *c.open_stream(t0());
+  ASSERT_FALSE(c.write(x, pattern(1, 10'000), t0()));
+  EXPECT_EQ(c.write(x, pattern(2, 1), t0()), make_error_code(Errc::would_block));  // own buffer full
+  Bytes out;
+  c.poll_output(out, 16 + 8 + 3'000, t0());  // 3000 out: room 3000 < half the buffer, no event yet
+  EXPECT_TRUE(drain_events(c).empty());
+  // x's reader finds room anyway (a safety wake-up) and writes what fits.
+  ASSERT_FALSE(c.write(x, pattern(2, 3'000), t0()));
+  c.poll_output(out, 1 << 20, t0());  // everything out
+  EXPECT_TRUE(drain_events(c).empty()) << "x wrote since it blocked: no StreamWritable owed";
+  EXPECT_EQ(c.send_room(y), 10'000u) << "and no turn held by x keeps y out";
+  EXPECT_FALSE(c.write(y, pattern(3, 10'000), t0()));
+}
+
 // ---------------------------------------------------- receive back-pressure
 
 TEST(SmuxSession, EmptyBucketHoldsFramesInOrderUntilConsumed) {

@@ -321,6 +321,13 @@ class CoalescingStream {
         if (st.frame_left == 0) {
           const auto h = parse_ws_frame_head(std::span<const std::uint8_t>(at, st.rend - st.rpos));
           if (!h) return 0;  // a partial header: read more
+          if (h->payload_size >> 63) {
+            // Not a length (RFC 6455 §5.2: the most significant bit must be
+            // 0): Beast refuses it; bytes pass as they are from here on.
+            st.mode = ReadMode::raw;
+            st.at_boundary = false;
+            break;
+          }
           st.frame_left = h->frame_size();
         }
         limit = static_cast<std::size_t>(std::min<std::uint64_t>(limit, st.frame_left));
