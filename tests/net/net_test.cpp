@@ -558,6 +558,44 @@ TEST(WebSocket, MessagesArriveWholeAndInOrderHoweverTheBytesAreCut) {
   EXPECT_EQ(pong, "p1");
 }
 
+// RFC 6455 §5.2: a 64-bit length with its most significant bit set is not a
+// length. Frame mode hands it to Beast unparsed, which refuses it at its
+// header (a Close, then the read fails once the peer hangs up); the layer
+// neither waits for nor delivers a frame of that "size".
+TEST(WebSocket, LengthWithTheTopBitSetFailsTheReadAtOnce) {
+  asio::io_context io;
+  RawPeer peer(io, nullptr);
+  // 2^64 - 10: with its 10-byte header the frame "size" would wrap to 0.
+  std::string bad{static_cast<char>(0x80 | kBinaryFrame), static_cast<char>(127)};
+  bad += std::string(7, static_cast<char>(0xff)) + static_cast<char>(0xf6) + "abc";
+  asio::co_spawn(
+      io,
+      [&]() -> awaitable<void> {
+        if (!co_await peer.accept() || !co_await peer.accept_websocket()) co_return;
+        (void)co_await peer.send(server_frame(true, kBinaryFrame, "ok") + bad);
+        (void)co_await peer.read_exactly(8);  // the client's Close (masked, 2-byte code)
+        peer.drop();
+      },
+      asio::detached);
+  run(
+      io,
+      [&]() -> awaitable<void> {
+        auto ep = parse_endpoint("ws://127.0.0.1:" + std::to_string(peer.port()) + "/");
+        WebSocketOptions opts;
+        opts.idle_timeout = Duration::zero();  // only the bad frame can end the read
+        auto ws = co_await WebSocket::connect(io.get_executor(), *ep, opts);
+        if (!ws) {
+          ADD_FAILURE() << "connect: " << ws.error().message();
+          co_return;
+        }
+        auto first = co_await (*ws)->read();
+        EXPECT_TRUE(first);
+        auto second = co_await (*ws)->read();
+        EXPECT_FALSE(second) << "a frame with an invalid length was delivered";
+      },
+      kFaultLimit);
+}
+
 /// A wss:// peer completes the handshake and the upgrade, sends one whole
 /// message, writes `tail` on the TCP socket under TLS and drops TCP without
 /// close_notify: the message arrives, then the next read fails at once as a
