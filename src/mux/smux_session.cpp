@@ -113,9 +113,7 @@ void SmuxSession::hand_out_turns() {
     waiters_.pop_front();
     Stream* st = find(id);
     if (!st || !st->waiting) continue;  // closed meanwhile
-    st->waiting = false;
-    --waiting_;
-    st->blocked = false;
+    unblock(*st);
     st->turn = true;
     ++turns_out_;
     budget -= want;
@@ -579,7 +577,7 @@ std::size_t SmuxSession::poll_output(std::span<std::uint8_t> out, TimePoint) {
       s.send.pop(n);
       queued_send_ -= n;
       freed_since_check_ += n;
-      if (s.blocked) wake_check_ = true;
+      if (s.blocked && !s.waiting) wake_check_ = true;  // own-buffer blocked: its room grew
       cur_.data_left -= n;
       if (cur_.data_left == 0) frame_done();
       continue;
@@ -606,8 +604,7 @@ std::size_t SmuxSession::poll_output(std::span<std::uint8_t> out, TimePoint) {
   // stream's own buffer drained, when half a buffer was freed in all since
   // the last scan, or when the queue is empty: a wake-up comes at most half
   // a buffer of output late, and never later than the end of the queue.
-  // Also when the session's room crossed the threshold since the last scan
-  // (a stream blocked on the session's limit alone).
+  // Streams blocked on the session's room get turns as it frees up.
   if (!blocked_.empty() && (wake_check_ || queued_send_ == 0 || freed_since_check_ >= writable_threshold())) {
     check_writable();
   }

@@ -11,6 +11,23 @@ constexpr std::uint8_t kFin = 0x80, kMaskBit = 0x80;
 constexpr std::size_t kMaskKeySize = 4;
 
 std::size_t length_field_size(std::size_t n) { return n <= kMax7BitLength ? 0 : n <= kMax16BitLength ? 2 : 8; }
+
+/// out[i] = in[i] ^ key[i % 4] (in place when out == in), eight bytes at a
+/// time: the key repeats every four bytes.
+void mask_into(std::uint8_t* out, const std::uint8_t* in, std::size_t n, const WsMaskKey& key) {
+  std::uint8_t key8[8];
+  for (std::size_t i = 0; i < 8; ++i) key8[i] = key[i % kMaskKeySize];
+  std::uint64_t k = 0;
+  std::memcpy(&k, key8, 8);
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    std::uint64_t v = 0;
+    std::memcpy(&v, in + i, 8);
+    v ^= k;
+    std::memcpy(out + i, &v, 8);
+  }
+  for (; i < n; ++i) out[i] = in[i] ^ key8[i % kMaskKeySize];
+}
 }  // namespace
 
 std::size_t ws_frame_size(std::size_t payload_size, bool masked) {
@@ -39,20 +56,7 @@ void write_ws_frame(std::span<std::uint8_t> out, bool binary, std::span<const st
     return;
   }
   std::memcpy(p, mask_key->data(), kMaskKeySize);
-  p += kMaskKeySize;
-  // Eight bytes at a time: the key repeats every four bytes.
-  std::uint8_t key8[8];
-  for (std::size_t i = 0; i < 8; ++i) key8[i] = (*mask_key)[i % kMaskKeySize];
-  std::uint64_t k = 0;
-  std::memcpy(&k, key8, 8);
-  std::size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    std::uint64_t v = 0;
-    std::memcpy(&v, payload.data() + i, 8);
-    v ^= k;
-    std::memcpy(p + i, &v, 8);
-  }
-  for (; i < n; ++i) p[i] = payload[i] ^ key8[i % kMaskKeySize];
+  mask_into(p + kMaskKeySize, payload.data(), n, *mask_key);
 }
 
 std::optional<WsFrameHead> parse_ws_frame_head(std::span<const std::uint8_t> bytes) {
@@ -76,19 +80,7 @@ std::optional<WsFrameHead> parse_ws_frame_head(std::span<const std::uint8_t> byt
 }
 
 void mask_ws_payload(std::span<std::uint8_t> data, const WsMaskKey& key) {
-  std::uint8_t key8[8];
-  for (std::size_t i = 0; i < 8; ++i) key8[i] = key[i % kMaskKeySize];
-  std::uint64_t k = 0;
-  std::memcpy(&k, key8, 8);
-  const std::size_t n = data.size();
-  std::size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    std::uint64_t v = 0;
-    std::memcpy(&v, data.data() + i, 8);
-    v ^= k;
-    std::memcpy(data.data() + i, &v, 8);
-  }
-  for (; i < n; ++i) data[i] ^= key8[i % kMaskKeySize];
+  mask_into(data.data(), data.data(), data.size(), key);
 }
 
 }  // namespace ssmc::net

@@ -485,6 +485,19 @@ class RawPeer {
   std::string in_;  ///< bytes read but not consumed yet
 };
 
+/// Opens ws://127.0.0.1:`port`/ with `opts`; nullptr (and a test failure)
+/// when that fails.
+awaitable<std::unique_ptr<WebSocket>> connect_loopback(asio::io_context& io, std::uint16_t port,
+                                                       WebSocketOptions opts) {
+  auto ep = parse_endpoint("ws://127.0.0.1:" + std::to_string(port) + "/");
+  auto ws = co_await WebSocket::connect(io.get_executor(), *ep, opts);
+  if (!ws) {
+    ADD_FAILURE() << "connect: " << ws.error().message();
+    co_return nullptr;
+  }
+  co_return std::move(*ws);
+}
+
 /// A frame from the server (unmasked), with FIN and opcode as given.
 std::string server_frame(bool fin, std::uint8_t opcode, std::string_view payload) {
   std::string f = frame_header(opcode, payload.size());
@@ -529,18 +542,14 @@ TEST(WebSocket, MessagesArriveWholeAndInOrderHoweverTheBytesAreCut) {
   run(
       io,
       [&]() -> awaitable<void> {
-        auto ep = parse_endpoint("ws://127.0.0.1:" + std::to_string(peer.port()) + "/");
         WebSocketOptions opts;
         opts.idle_timeout = Duration::zero();
-        auto ws = co_await WebSocket::connect(io.get_executor(), *ep, opts);
-        if (!ws) {
-          ADD_FAILURE() << "connect: " << ws.error().message();
-          co_return;
-        }
+        auto ws = co_await connect_loopback(io, peer.port(), opts);
+        if (!ws) co_return;
         const std::vector<std::pair<bool, std::string>> want{
             {true, "one"}, {true, "frag"}, {false, "txt"}, {true, big}, {true, ""}, {true, "last"}};
         for (const auto& [binary, text] : want) {
-          auto m = co_await (*ws)->read();
+          auto m = co_await ws->read();
           if (!m) {
             ADD_FAILURE() << "read: " << m.error().message() << " (expected \"" << text.substr(0, 10) << "\")";
             co_return;
@@ -548,9 +557,9 @@ TEST(WebSocket, MessagesArriveWholeAndInOrderHoweverTheBytesAreCut) {
           EXPECT_EQ(m->binary, binary) << text.substr(0, 10);
           EXPECT_EQ(std::string(m->data.begin(), m->data.end()), text);
         }
-        EXPECT_EQ((*ws)->stats().pings_in, 1u);
-        EXPECT_EQ((*ws)->stats().messages_in, want.size());
-        EXPECT_GE((*ws)->stats().buffered_messages_in, 1u) << "\"one\" came with the 101: taken without Beast";
+        EXPECT_EQ(ws->stats().pings_in, 1u);
+        EXPECT_EQ(ws->stats().messages_in, want.size());
+        EXPECT_GE(ws->stats().buffered_messages_in, 1u) << "\"one\" came with the 101: taken without Beast";
       },
       kFaultLimit);
   io.restart();
@@ -580,17 +589,13 @@ TEST(WebSocket, LengthWithTheTopBitSetFailsTheReadAtOnce) {
   run(
       io,
       [&]() -> awaitable<void> {
-        auto ep = parse_endpoint("ws://127.0.0.1:" + std::to_string(peer.port()) + "/");
         WebSocketOptions opts;
         opts.idle_timeout = Duration::zero();  // only the bad frame can end the read
-        auto ws = co_await WebSocket::connect(io.get_executor(), *ep, opts);
-        if (!ws) {
-          ADD_FAILURE() << "connect: " << ws.error().message();
-          co_return;
-        }
-        auto first = co_await (*ws)->read();
+        auto ws = co_await connect_loopback(io, peer.port(), opts);
+        if (!ws) co_return;
+        auto first = co_await ws->read();
         EXPECT_TRUE(first);
-        auto second = co_await (*ws)->read();
+        auto second = co_await ws->read();
         EXPECT_FALSE(second) << "a frame with an invalid length was delivered";
       },
       kFaultLimit);
@@ -719,26 +724,22 @@ TEST(WebSocket, MessageOverMaxMessageFailsTheReadAndEndsTheConnection) {
   run(
       io,
       [&]() -> awaitable<void> {
-        auto ep = parse_endpoint("ws://127.0.0.1:" + std::to_string((*server)->port()) + "/");
         WebSocketOptions opts;
         opts.max_message = kSmallMaxMessage;
         opts.idle_timeout = Duration::zero();
-        auto ws = co_await WebSocket::connect(io.get_executor(), *ep, opts);
-        if (!ws) {
-          ADD_FAILURE() << "connect: " << ws.error().message();
-          co_return;
-        }
-        auto m = co_await (*ws)->read();
+        auto ws = co_await connect_loopback(io, (*server)->port(), opts);
+        if (!ws) co_return;
+        auto m = co_await ws->read();
         EXPECT_FALSE(m) << "a " << kOversizedMessage << "-byte message passed max_message " << kSmallMaxMessage;
         if (!m) {
           EXPECT_EQ(m.error(), boost_code(boost::beast::websocket::error::message_too_big)) << m.error().message();
         }
         // The connection is over: no more reads or writes.
-        EXPECT_FALSE((*ws)->is_open());
-        auto again = co_await (*ws)->read();
+        EXPECT_FALSE(ws->is_open());
+        auto again = co_await ws->read();
         EXPECT_EQ(again.error(), make_error_code(Errc::closed));
         const std::vector<std::uint8_t> data{1};
-        EXPECT_EQ(co_await (*ws)->write(data), make_error_code(Errc::closed));
+        EXPECT_EQ(co_await ws->write(data), make_error_code(Errc::closed));
         // And the server side learns it too.
         co_await server_done.async_wait(use_tuple);
         EXPECT_TRUE(server_read) << "the server's connection is still open";
@@ -783,18 +784,14 @@ void announce_oversized_frame(bool silent, Duration idle_timeout, OversizedFrame
   run(
       io,
       [&]() -> awaitable<void> {
-        auto ep = parse_endpoint("ws://127.0.0.1:" + std::to_string(peer.port()) + "/");
         WebSocketOptions opts;
         opts.idle_timeout = idle_timeout;
-        auto ws = co_await WebSocket::connect(io.get_executor(), *ep, opts);
-        if (!ws) {
-          ADD_FAILURE() << "connect: " << ws.error().message();
-          co_return;
-        }
+        auto ws = co_await connect_loopback(io, peer.port(), opts);
+        if (!ws) co_return;
         const auto start = std::chrono::steady_clock::now();
-        out.read = co_await (*ws)->read();
+        out.read = co_await ws->read();
         out.took = std::chrono::steady_clock::now() - start;
-        EXPECT_FALSE((*ws)->is_open());
+        EXPECT_FALSE(ws->is_open());
       },
       kFaultLimit);
 }
